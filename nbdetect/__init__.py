@@ -1,0 +1,32 @@
+"""nbdetect: object detection for notebooks, on Keras 3.
+
+Submodules load on first use, so ``import nbdetect`` costs no more than importing
+Keras::
+
+    import nbdetect
+    from nbdetect import bounding_box, visualization
+
+    boxes = bounding_box.convert_format([[10, 20, 30, 40]], source="xywh", target="xyxy")
+"""
+
+import importlib
+
+import keras  # noqa: F401  (the one import nbdetect makes eagerly: every part needs Keras)
+
+__version__ = "0.1.0.dev0"
+
+_SUBMODULES = ("bounding_box", "callbacks", "metrics", "visualization")
+
+__all__ = ["__version__", *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'nbdetect' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

@@ -1,0 +1,114 @@
+"""Checking that a bounding box dictionary follows the data contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nbdetect.utils import tensors
+
+# Keras core and KerasHub call the per-box class ids "labels"; KerasCV calls them "classes".
+CLASS_KEYS = ("classes", "labels")
+
+
+def classes_key(bounding_boxes: dict) -> str:
+    """The key under which `bounding_boxes` holds class ids: `"classes"` or `"labels"`."""
+    for key in CLASS_KEYS:
+        if key in bounding_boxes:
+            return key
+    raise ValueError(
+        "Expected a bounding box dictionary with class ids under 'classes' (or its alias "
+        f"'labels'), got keys {sorted(bounding_boxes)}. Add the class id of each box, e.g. "
+        "{'boxes': boxes, 'classes': classes}."
+    )
+
+
+def check_boxes_shape(boxes: Any, caller: str, argument: str = "boxes") -> None:
+    """Raise unless `boxes` has 4 coordinates on its last axis."""
+    shape = tensors.static_shape(boxes)
+    if tensors.is_ragged(boxes):
+        last = boxes.flat_values.shape[-1] if boxes.flat_values.shape.rank else None
+    else:
+        last = shape[-1] if shape else None
+    if not shape or (last is not None and last != 4):
+        raise ValueError(
+            f"{caller}() got {argument} of shape {shape}; boxes need 4 coordinates on the "
+            "last axis: [num_boxes, 4] or [batch, num_boxes, 4]. If your boxes carry extra "
+            "columns (scores, classes), pass boxes[..., :4]."
+        )
+
+
+def validate_format(bounding_boxes: Any, variable_name: str = "bounding_boxes") -> dict:
+    """Check a bounding box dictionary and describe it.
+
+    A valid dictionary has `"boxes"` of shape `[N, 4]` (one image) or `[B, N, 4]` (a batch,
+    `N` possibly ragged) and class ids under `"classes"` or `"labels"` of shape `[N]` /
+    `[B, N]` (or one-hot `[..., num_classes]`), both ragged or both dense.
+
+    Args:
+        bounding_boxes: the dictionary to check.
+        variable_name: the name to use in error messages.
+
+    Returns:
+        A dict with `"ragged"` (bool), `"is_batched"` (bool), `"classes_one_hot"` (bool)
+        and `"classes_key"` (`"classes"` or `"labels"`).
+
+    Raises:
+        ValueError: not a dict, no `"boxes"` or class ids, boxes without 4 coordinates,
+            or boxes and classes that disagree in raggedness or length.
+
+    Example:
+        >>> validate_format({"boxes": np.zeros((2, 5, 4)), "classes": np.zeros((2, 5))})
+        {'ragged': False, 'is_batched': True, 'classes_one_hot': False, 'classes_key': 'classes'}
+    """
+    if not isinstance(bounding_boxes, dict):
+        raise ValueError(
+            f"Expected `{variable_name}` to be a dict like {{'boxes': ..., 'classes': ...}}, "
+            f"got {type(bounding_boxes).__name__}. If you have a boxes array, wrap it: "
+            "{'boxes': boxes, 'classes': classes}."
+        )
+    if "boxes" not in bounding_boxes:
+        raise ValueError(
+            f"Expected `{variable_name}` to have a 'boxes' key, got keys "
+            f"{sorted(bounding_boxes)}. Put the box coordinates under 'boxes'."
+        )
+    key = classes_key(bounding_boxes)
+    boxes, classes = bounding_boxes["boxes"], bounding_boxes[key]
+    check_boxes_shape(boxes, "validate_format", f"{variable_name}['boxes']")
+    boxes_rank = tensors.rank(boxes)
+    if boxes_rank not in (2, 3):
+        raise ValueError(
+            f"Expected `{variable_name}['boxes']` to be [num_boxes, 4] or "
+            f"[batch, num_boxes, 4], got shape {tensors.static_shape(boxes)}."
+        )
+    ragged = tensors.is_ragged(boxes)
+    if ragged != tensors.is_ragged(classes):
+        raise ValueError(
+            f"Expected `{variable_name}['boxes']` and `{variable_name}['{key}']` to be both "
+            f"ragged or both dense, got {type(boxes).__name__} and "
+            f"{type(classes).__name__}. Convert both with nbdetect.bounding_box.to_dense() "
+            "or to_ragged()."
+        )
+    lead = boxes_rank - 1
+    boxes_shape = tensors.static_shape(boxes)[:lead]
+    classes_shape = tensors.static_shape(classes)
+    mismatch = len(classes_shape) < lead or any(
+        a is not None and b is not None and a != b
+        for a, b in zip(boxes_shape, classes_shape[:lead])
+    )
+    if not mismatch and ragged and tensors.is_ragged(classes) and not tensors.in_tf_graph():
+        mismatch = not np.array_equal(boxes.row_lengths().numpy(), classes.row_lengths().numpy())
+    if mismatch:
+        raise ValueError(
+            f"Expected one class id per box, got `{variable_name}['boxes']` of shape "
+            f"{tensors.static_shape(boxes)} and `{variable_name}['{key}']` of shape "
+            f"{classes_shape}. `{key}` must be [num_boxes] (or [batch, num_boxes]) matching "
+            "the boxes."
+        )
+    return {
+        "ragged": ragged,
+        "is_batched": boxes_rank == 3,
+        "classes_one_hot": len(classes_shape) == boxes_rank,
+        "classes_key": key,
+    }
