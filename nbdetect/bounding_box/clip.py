@@ -73,8 +73,9 @@ def clip_to_image(
     if info["ragged"]:
         import tensorflow as tf
 
-        clipped = convert_format(corners.with_flat_values(clipped), work_format,
-                                 bounding_box_format, **size)
+        clipped = convert_format(
+            corners.with_flat_values(clipped), work_format, bounding_box_format, **size
+        )
         keep = corners.with_flat_values(valid)
         result["boxes"] = tf.ragged.boolean_mask(clipped, keep)
         for name, value in bounding_boxes.items():
@@ -87,5 +88,7 @@ def clip_to_image(
     result["boxes"] = ops.where(valid[..., None], clipped, ops.cast(-1, clipped.dtype))
     if class_ops.kind != ops.kind:
         valid = class_ops.convert(valid)
+    if info["classes_one_hot"]:
+        valid = class_ops.expand_dims(valid, -1)
     result[key] = class_ops.where(valid, classes, class_ops.cast(-1, classes.dtype))
     return result

@@ -121,5 +121,11 @@ def align_to_boxes(size: Any, boxes: Any) -> Any:
             f"boxes of shape {tensors.static_shape(boxes)}; boxes for a batch of images "
             "must be batched: [batch, num_boxes, 4]."
         )
+    num_images, batch = tensors.static_shape(size)[0], tensors.static_shape(boxes)[0]
+    if num_images is not None and batch is not None and num_images != batch:
+        raise ValueError(
+            f"Got {num_images} images of different sizes but boxes for {batch} images "
+            f"(shape {tensors.static_shape(boxes)}); pass one image per entry of the batch."
+        )
     ops = tensors.array_ops(boxes)
     return ops.cast(size, "float32")[:, None, None]

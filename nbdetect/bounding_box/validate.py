@@ -27,6 +27,13 @@ def classes_key(bounding_boxes: dict) -> str:
 def check_boxes_shape(boxes: Any, caller: str, argument: str = "boxes") -> None:
     """Raise unless `boxes` has 4 coordinates on its last axis."""
     shape = tensors.static_shape(boxes)
+    if tensors.is_ragged(boxes) and boxes.ragged_rank == boxes.shape.rank - 1:
+        raise ValueError(
+            f"{caller}() got {argument} of shape {shape}, a tf.RaggedTensor whose last axis "
+            "(the 4 coordinates) is ragged. Only the number of boxes may be ragged: build "
+            "it with tf.ragged.constant(boxes, ragged_rank=1) or "
+            "tf.RaggedTensor.from_row_lengths(...)."
+        )
     if tensors.is_ragged(boxes):
         last = boxes.flat_values.shape[-1] if boxes.flat_values.shape.rank else None
     else:
@@ -97,14 +104,17 @@ def validate_format(bounding_boxes: Any, variable_name: str = "bounding_boxes") 
         a is not None and b is not None and a != b
         for a, b in zip(boxes_shape, classes_shape[:lead])
     )
+    counts = ""
     if not mismatch and ragged and tensors.is_ragged(classes) and not tensors.in_tf_graph():
-        mismatch = not np.array_equal(boxes.row_lengths().numpy(), classes.row_lengths().numpy())
+        box_counts, class_counts = boxes.row_lengths().numpy(), classes.row_lengths().numpy()
+        mismatch = not np.array_equal(box_counts, class_counts)
+        counts = f" (per image: {box_counts.tolist()} boxes, {class_counts.tolist()} class ids)"
     if mismatch:
         raise ValueError(
             f"Expected one class id per box, got `{variable_name}['boxes']` of shape "
             f"{tensors.static_shape(boxes)} and `{variable_name}['{key}']` of shape "
-            f"{classes_shape}. `{key}` must be [num_boxes] (or [batch, num_boxes]) matching "
-            "the boxes."
+            f"{classes_shape}{counts}. `{key}` must be [num_boxes] (or [batch, num_boxes]) "
+            "matching the boxes."
         )
     return {
         "ragged": ragged,

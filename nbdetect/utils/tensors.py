@@ -106,7 +106,8 @@ def _tf_namespace():
         cast=lambda x, dtype: tf.cast(x, keras.backend.standardize_dtype(dtype)),
         convert=tf.convert_to_tensor,
         where=tnp.where,
-        clip=tnp.clip,
+        # Not tnp.clip: it loses the static shape inside tf.data / tf.function.
+        clip=lambda x, low, high: tnp.minimum(tnp.maximum(x, low), high),
         isnan=tnp.isnan,
         any=tnp.any,
         all=tnp.all,
@@ -115,7 +116,7 @@ def _tf_namespace():
         expand_dims=tnp.expand_dims,
         stack=tnp.stack,
         concatenate=tnp.concatenate,
-        arange=tnp.arange,
+        arange=tf.range,  # tnp.arange needs a Python stop inside tf.data / tf.function.
         repeat=tnp.repeat,
         shape=tf.shape,
     )
