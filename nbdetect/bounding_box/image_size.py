@@ -70,6 +70,17 @@ def image_size(images: Any = None, image_shape: Any = None, *, caller: str) -> t
 
 
 def _from_image_shape(image_shape: Any, caller: str) -> tuple[Any, Any]:
+    symbolic_entries = isinstance(image_shape, (list, tuple)) and any(
+        tensors.array_kind(size) in (tensors.TF, tensors.BACKEND) for size in image_shape
+    )
+    if symbolic_entries:
+        # e.g. (tf.shape(image)[0], tf.shape(image)[1]) inside tf.data: no numpy view.
+        if len(image_shape) not in (2, 3):
+            raise ValueError(
+                f"{caller}() got image_shape with {len(image_shape)} entries; expected "
+                "(height, width) or (height, width, channels)."
+            )
+        return image_shape[0], image_shape[1]
     if tensors.is_tf_tensor(image_shape):
         static = tensors.static_shape(image_shape)
         if len(static) != 1 or static[0] not in (2, 3, None):

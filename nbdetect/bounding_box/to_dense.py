@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbdetect.bounding_box.validate import classes_key, validate_format
+from nbdetect.bounding_box.validate import validate_format
 from nbdetect.utils import tensors
 
 
@@ -35,7 +35,8 @@ def to_dense(bounding_boxes: dict, max_boxes: int | None = None, default_value: 
     """
     if not isinstance(bounding_boxes, dict):
         validate_format(bounding_boxes)
-    if isinstance(bounding_boxes.get("boxes"), (list, tuple)):
+    if _rows(bounding_boxes.get("boxes")) is not None:
+        validate_format(bounding_boxes)
         return _list_to_dense(bounding_boxes, max_boxes, default_value)
     info = validate_format(bounding_boxes)
     result = dict(bounding_boxes)
@@ -95,15 +96,14 @@ def _pad_or_cut(value, max_boxes, is_batched, default_value):
 
 def _list_to_dense(bounding_boxes, max_boxes, default_value):
     """Lists of per-image numpy arrays: the numpy spelling of a ragged batch."""
-    classes_key(bounding_boxes)
-    boxes = bounding_boxes["boxes"]
+    boxes = _rows(bounding_boxes["boxes"])
     counts = [len(np.asarray(b).reshape(-1, 4)) for b in boxes]
     size = max(counts, default=0) if max_boxes is None else max_boxes
     result = dict(bounding_boxes)
     for key, value in bounding_boxes.items():
-        if not isinstance(value, (list, tuple)) or len(value) != len(boxes):
+        rows = _rows(value)
+        if rows is None or len(rows) != len(boxes):
             continue
-        rows = [np.asarray(v) for v in value]
         if key == "boxes":
             rows = [r.reshape(-1, 4) for r in rows]
         if [len(r) for r in rows] != counts:
@@ -119,3 +119,11 @@ def _list_to_dense(bounding_boxes, max_boxes, default_value):
             out[i, :n] = r[:n]
         result[key] = out
     return result
+
+
+def _rows(value):
+    """Per-image arrays of a list or object array; `None` for a dense array or tensor."""
+    rows = tensors.per_image_rows(value)
+    if rows is None and isinstance(value, (list, tuple)):
+        rows = [np.asarray(row) for row in value]
+    return rows

@@ -82,6 +82,12 @@ def validate_format(bounding_boxes: Any, variable_name: str = "bounding_boxes") 
         )
     key = classes_key(bounding_boxes)
     boxes, classes = bounding_boxes["boxes"], bounding_boxes[key]
+    box_rows = tensors.per_image_rows(boxes)
+    if box_rows is not None:
+        class_rows = tensors.per_image_rows(classes)
+        if class_rows is None and isinstance(classes, (list, tuple)):
+            class_rows = [np.asarray(row) for row in classes]
+        return _validate_rows(box_rows, class_rows, variable_name, key)
     check_boxes_shape(boxes, "validate_format", f"{variable_name}['boxes']")
     boxes_rank = tensors.rank(boxes)
     if boxes_rank not in (2, 3):
@@ -120,5 +126,34 @@ def validate_format(bounding_boxes: Any, variable_name: str = "bounding_boxes") 
         "ragged": ragged,
         "is_batched": boxes_rank == 3,
         "classes_one_hot": len(classes_shape) == boxes_rank,
+        "classes_key": key,
+    }
+
+
+def _validate_rows(box_rows: list, class_rows: list | None, variable_name: str, key: str) -> dict:
+    """Per-image lists of arrays: the numpy spelling of a ragged batch."""
+    if class_rows is None:
+        raise ValueError(
+            f"Expected `{variable_name}['{key}']` to be a list with one array per image, like "
+            f"`{variable_name}['boxes']`, got a single array. Pass one array of class ids per "
+            "image."
+        )
+    box_counts = [len(row.reshape(-1, 4)) if row.size else 0 for row in box_rows]
+    class_counts = [len(row) for row in class_rows]
+    bad_rows = [row.shape for row in box_rows if row.size and row.shape[-1] != 4]
+    if bad_rows:
+        raise ValueError(
+            f"Expected every image's boxes in `{variable_name}['boxes']` to be [num_boxes, 4], "
+            f"got shapes {bad_rows}."
+        )
+    if box_counts != class_counts:
+        raise ValueError(
+            f"Expected one class id per box, got {box_counts} boxes and {class_counts} "
+            f"{key} per image in `{variable_name}`."
+        )
+    return {
+        "ragged": True,
+        "is_batched": True,
+        "classes_one_hot": any(row.ndim == 2 for row in class_rows),
         "classes_key": key,
     }

@@ -190,3 +190,22 @@ def keras_call(fn, *arrays: Any, **kwargs: Any) -> Any:
         result = keras.ops.convert_to_numpy(result)
         return array_ops(arrays[0]).convert(result) if foreign_tf else result
     return fn(*arrays, **kwargs)
+
+
+def per_image_rows(x: Any) -> list | None:
+    """The rows of a numpy-spelled ragged batch, or `None` for anything else.
+
+    A list of per-image arrays with different lengths (or the object array that
+    `tf.data`'s `as_numpy_iterator()` makes of a ragged value) has no single numpy shape;
+    this returns its rows as a list of arrays. Lists that numpy can stack are ordinary
+    dense arrays and give `None`.
+    """
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return [np.asarray(row) for row in x]
+    if not isinstance(x, (list, tuple)) or not x:
+        return None
+    try:
+        stacked = np.asarray(x)
+    except ValueError:  # numpy's "inhomogeneous shape"
+        return [np.asarray(row) for row in x]
+    return [np.asarray(row) for row in x] if stacked.dtype == object else None

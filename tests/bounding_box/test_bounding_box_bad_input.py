@@ -269,8 +269,7 @@ CASES = [
     case(
         "dict: lists of arrays, lengths differ",
         lambda: to_dense({"boxes": [BOXES, BOXES[:1]], "classes": [CLASSES, CLASSES]}),
-        r"to_dense\(\) got 'classes' with per-image lengths \[2, 2\] but boxes with \[2, 1\]; "
-        r"every per-box entry needs one value per box",
+        r"one class id per box, got \[2, 1\] boxes and \[2, 2\] classes per image",
     ),
     # --- compute_iou ----------------------------------------------------------------------
     case(

@@ -489,3 +489,13 @@ def test_inside_tf_function_with_unknown_image_size():
     rel = np.array([[0.25, 0.5, 0.5, 0.25]], np.float32)
     converted = to_pixels(rel, tf.zeros((20, 40, 3)))
     np.testing.assert_allclose(converted.numpy(), reference(rel, "rel_xywh", "center_yxhw", 20, 40))
+
+
+def test_image_shape_of_symbolic_sizes_inside_tf_data():
+    def convert(image, boxes):
+        shape = tf.shape(image)
+        return convert_format(boxes, "rel_xyxy", "xyxy", image_shape=(shape[0], shape[1]))
+
+    ds = tf.data.Dataset.from_tensors((tf.zeros((40, 80, 3)), tf.constant([[0.5, 0.25, 1, 1.0]])))
+    ds = ds.map(convert)
+    np.testing.assert_allclose(next(iter(ds)).numpy(), [[40, 10, 80, 40]])

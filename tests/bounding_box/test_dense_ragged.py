@@ -6,7 +6,7 @@ import tensorflow as tf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nbdetect.bounding_box import to_dense, to_ragged
+from nbdetect.bounding_box import to_dense, to_ragged, validate_format
 
 LENGTHS = [2, 0, 3, 1]
 
@@ -334,3 +334,31 @@ def test_to_ragged_of_ragged_is_a_copy():
     result = to_ragged(original)
     assert result is not original
     assert all(result[k] is original[k] for k in original)
+
+
+def test_per_image_lists_of_different_lengths_validate_and_densify():
+    ragged_lists = {
+        "boxes": [np.ones((2, 4), np.float32), np.ones((1, 4), np.float32)],
+        "classes": [np.array([3.0, 4.0]), np.array([5.0])],
+    }
+    info = validate_format(ragged_lists)
+    assert info["ragged"] and info["is_batched"]
+    dense = to_dense(ragged_lists)
+    np.testing.assert_array_equal(dense["classes"], [[3, 4], [5, -1]])
+    assert to_ragged(ragged_lists)["boxes"] is ragged_lists["boxes"]
+
+
+def test_object_arrays_of_per_image_rows_densify():
+    rows = {"boxes": np.empty(2, object), "classes": np.empty(2, object)}
+    rows["boxes"][0], rows["boxes"][1] = np.ones((1, 4)), np.zeros((0, 4))
+    rows["classes"][0], rows["classes"][1] = np.array([1.0]), np.zeros(0)
+    dense = to_dense(rows, max_boxes=2)
+    assert dense["boxes"].shape == (2, 2, 4)
+    np.testing.assert_array_equal(dense["classes"], [[1, -1], [-1, -1]])
+
+
+def test_per_image_lists_with_mismatched_counts_name_the_counts():
+    with pytest.raises(ValueError, match=r"\[2, 1\] boxes and \[2, 2\] classes"):
+        validate_format(
+            {"boxes": [np.zeros((2, 4)), np.zeros((1, 4))], "classes": [np.zeros(2), np.zeros(2)]}
+        )
