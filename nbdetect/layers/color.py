@@ -1,0 +1,239 @@
+"""Colour augmentations: Keras core's colour layers, taught to carry boxes along.
+
+Keras 3's `RandomBrightness`, `RandomContrast`, `RandomSaturation`, `RandomHue` and
+`RandomColorJitter` are correct and run in `tf.data` on any backend, so these layers
+reuse them for the pixels and add what detection pipelines need around them: dicts with
+`"bounding_boxes"` (passed through untouched, so no format is needed), `"classes"` or
+`"labels"`, single examples, and ragged batches of images of different sizes (each image
+transformed on its own, as Keras' layers need dense input). Their factors mean what they
+mean in Keras core (and, for these five, in KerasCV).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from nbdetect.layers.base import AugmentationLayer, map_images
+from nbdetect.utils import tensors
+
+
+class KerasColorLayer(AugmentationLayer):
+    """Base of the colour layers: a Keras core layer on the images; boxes untouched.
+
+    Subclasses build the core layer in `__init__` as `self.color_layer`.
+    """
+
+    _moves_boxes = False
+
+    color_layer: keras.layers.Layer
+
+    def augment(self, images, bounding_boxes):
+        """Apply the Keras layer to a dense batch, or to each image of a ragged one."""
+        if tensors.is_ragged(images):
+            return map_images(lambda i, image: self.color_layer(image), images), bounding_boxes
+        return self.color_layer(images), bounding_boxes
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class RandomBrightness(KerasColorLayer):
+    """Add a random brightness offset to each image (`keras.layers.RandomBrightness`).
+
+    Args:
+        factor: a number `f` for `[-f, f]`, or a `(low, high)` pair in `[-1, 1]`: the
+            offset as a fraction of `value_range`'s span.
+        value_range: `(low, high)` of the pixel values; outputs are clipped to it.
+        seed: an integer for reproducible draws.
+        bounding_box_format: accepted for symmetry with the other layers; boxes are not
+            touched, so it is not needed.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> layer = RandomBrightness(0.2)
+        >>> out = layer({"images": images, "bounding_boxes": boxes})  # boxes unchanged
+    """
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        value_range: tuple[float, float] = (0, 255),
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.factor, self.value_range = factor, value_range
+        self.color_layer = keras.layers.RandomBrightness(factor, value_range, seed=seed)
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class RandomContrast(KerasColorLayer):
+    """Scale each image's contrast randomly (`keras.layers.RandomContrast`).
+
+    Arguments are in KerasCV's order (`value_range` first).
+
+    Args:
+        value_range: `(low, high)` of the pixel values.
+        factor: a number `f` or a pair `(low, high)`: the contrast factor is drawn from
+            `[1 - low, 1 + high]` (`[1 - f, 1 + f]`).
+        seed: an integer for reproducible draws.
+        bounding_box_format: accepted, not needed: boxes are not touched.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> layer = RandomContrast(value_range=(0, 255), factor=0.3)
+    """
+
+    def __init__(
+        self,
+        value_range: tuple[float, float],
+        factor: float | tuple[float, float],
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.factor, self.value_range = factor, value_range
+        self.color_layer = keras.layers.RandomContrast(factor, value_range, seed=seed)
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class RandomSaturation(KerasColorLayer):
+    """Change each image's saturation randomly (`keras.layers.RandomSaturation`).
+
+    Args:
+        factor: a number `f` for `[0, f]` or a pair in `[0, 1]`; 0.5 leaves the image
+            unchanged, 0 makes it grey, 1 fully saturated.
+        value_range: `(low, high)` of the pixel values.
+        seed: an integer for reproducible draws.
+        bounding_box_format: accepted, not needed: boxes are not touched.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> layer = RandomSaturation((0.3, 0.7))
+    """
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        value_range: tuple[float, float] = (0, 255),
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.factor, self.value_range = factor, value_range
+        self.color_layer = keras.layers.RandomSaturation(factor, value_range, seed=seed)
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class RandomHue(KerasColorLayer):
+    """Rotate each image's hue randomly (`keras.layers.RandomHue`).
+
+    Args:
+        factor: a number `f` for `[0, f]` or a pair in `[0, 1]`: how far the hue may
+            turn (1 is half a turn either way).
+        value_range: `(low, high)` of the pixel values.
+        seed: an integer for reproducible draws.
+        bounding_box_format: accepted, not needed: boxes are not touched.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> layer = RandomHue(0.1, value_range=(0, 255))
+    """
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        value_range: tuple[float, float] = (0, 255),
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.factor, self.value_range = factor, value_range
+        self.color_layer = keras.layers.RandomHue(factor, value_range, seed=seed)
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class RandomColorJitter(KerasColorLayer):
+    """Brightness, contrast, saturation and hue at once (`keras.layers.RandomColorJitter`).
+
+    Args:
+        value_range: `(low, high)` of the pixel values.
+        brightness_factor: as `RandomBrightness`'s `factor`; `None` skips it.
+        contrast_factor: as `RandomContrast`'s `factor`; `None` skips it.
+        saturation_factor: as `RandomSaturation`'s `factor`; `None` skips it.
+        hue_factor: as `RandomHue`'s `factor`; `None` skips it.
+        seed: an integer for reproducible draws.
+        bounding_box_format: accepted, not needed: boxes are not touched.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> layer = RandomColorJitter((0, 255), brightness_factor=0.2, hue_factor=0.1)
+    """
+
+    def __init__(
+        self,
+        value_range: tuple[float, float] = (0, 255),
+        brightness_factor: float | tuple[float, float] | None = None,
+        contrast_factor: float | tuple[float, float] | None = None,
+        saturation_factor: float | tuple[float, float] | None = None,
+        hue_factor: float | tuple[float, float] | None = None,
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.value_range = value_range
+        self.brightness_factor = brightness_factor
+        self.contrast_factor = contrast_factor
+        self.saturation_factor = saturation_factor
+        self.hue_factor = hue_factor
+        self.color_layer = keras.layers.RandomColorJitter(
+            value_range,
+            brightness_factor=brightness_factor,
+            contrast_factor=contrast_factor,
+            saturation_factor=saturation_factor,
+            hue_factor=hue_factor,
+            seed=seed,
+        )
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update(
+            {
+                "value_range": self.value_range,
+                "brightness_factor": self.brightness_factor,
+                "contrast_factor": self.contrast_factor,
+                "saturation_factor": self.saturation_factor,
+                "hue_factor": self.hue_factor,
+            }
+        )
+        return config

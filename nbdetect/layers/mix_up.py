@@ -1,0 +1,90 @@
+"""MixUp for detection: blend two images and keep the boxes of both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from nbdetect.layers.base import AugmentationLayer, image_sizes, per_box_keys
+from nbdetect.utils import tensors
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class MixUp(AugmentationLayer):
+    """Blend each image with a random partner from the batch; keep both sets of boxes.
+
+    Each image `x` is mixed with a partner `y` (a random permutation of the batch) as
+    `lam * x + (1 - lam) * y`, `lam ~ Beta(alpha, alpha)` per image. As in "Bag of
+    Freebies for Training Object Detection Neural Networks" (Zhang et al., 2019), the
+    images are not resized: both sit at the top-left of a canvas as large as the larger
+    of the two, so every box keeps its coordinates, and the output image lists its own
+    boxes followed by its partner's. Dense batches of one size keep their size (dense
+    boxes become `[B, 2 * N, 4]`); ragged batches give each output its canvas size.
+
+    KerasCV's `MixUp(alpha, seed)` takes no box format; this one needs
+    `bounding_box_format` when boxes are given, like every nbdetect layer.
+
+    Args:
+        alpha: the Beta distribution's parameter; small values keep `lam` near 0 or 1.
+        seed: an integer for reproducible draws.
+        bounding_box_format: the format of the input boxes; required with boxes.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Input and output:
+        A batch, `[B, H, W, C]` or ragged, with or without boxes. With `training=False`
+        the input is returned unchanged.
+
+    Example:
+        >>> mix_up = MixUp(alpha=0.8, bounding_box_format="xyxy")
+        >>> train_ds = train_ds.ragged_batch(8).map(mix_up)
+    """
+
+    _needs_batch = True
+
+    def __init__(
+        self,
+        alpha: float = 0.2,
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        if not alpha > 0:
+            raise ValueError(f"{self._caller()} got alpha={alpha!r}; alpha must be positive.")
+        self.alpha = float(alpha)
+
+    def augment(self, images, bounding_boxes):
+        """Blend images with partners; append the partners' boxes."""
+        heights, widths = image_sizes(images)
+        batch_size = tf.shape(heights)[0]
+        partners = tf.argsort(self.uniform([batch_size]))
+        seeds = self._generator.make_seeds(2)
+        gamma_x = tf.random.stateless_gamma([batch_size], seeds[:, 0], alpha=self.alpha)
+        gamma_y = tf.random.stateless_gamma([batch_size], seeds[:, 1], alpha=self.alpha)
+        lam = gamma_x / tf.maximum(gamma_x + gamma_y, 1e-12)
+        lam = tf.cast(lam, images.dtype)[:, None, None, None]
+
+        dense = images.to_tensor() if tensors.is_ragged(images) else images
+        mixed = lam * dense + (1.0 - lam) * tf.gather(dense, partners)
+        if tensors.is_ragged(images):
+            canvas_heights = tf.cast(tf.maximum(heights, tf.gather(heights, partners)), tf.int64)
+            canvas_widths = tf.cast(tf.maximum(widths, tf.gather(widths, partners)), tf.int64)
+            lengths = [canvas_heights]
+            if images.ragged_rank == 2:
+                lengths.append(tf.repeat(canvas_widths, canvas_heights))
+            mixed = tf.RaggedTensor.from_tensor(mixed, lengths=lengths)
+
+        if bounding_boxes is not None:
+            bounding_boxes = dict(bounding_boxes)
+            for key in per_box_keys(bounding_boxes):
+                value = bounding_boxes[key]
+                bounding_boxes[key] = tf.concat([value, tf.gather(value, partners)], axis=1)
+        return mixed, bounding_boxes
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update({"alpha": self.alpha})
+        return config

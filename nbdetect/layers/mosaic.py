@@ -1,0 +1,171 @@
+"""Mosaic: four images of the batch tiled around a random centre."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from nbdetect.layers.base import (
+    AugmentationLayer,
+    check_size,
+    image_sizes,
+    parse_range,
+    per_box_keys,
+)
+from nbdetect.utils import tensors
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class Mosaic(AugmentationLayer):
+    """Tile four images of the batch around a random point, with all their boxes.
+
+    For each image of the batch, three partners are drawn from the batch (as in KerasCV
+    and YOLOv4). The output canvas is split at a random centre `(cx, cy)`, `offset` of the
+    way across it; the image itself fills the top-left quadrant with its bottom-right
+    corner at the centre, its partners fill the top-right, bottom-left and bottom-right
+    quadrants, each anchored at the centre. Images are not resized, so a quadrant shows
+    the part of its image nearest the centre; quadrants larger than their image are
+    filled with `fill_value`. Boxes move with their images and are clipped to the
+    canvas; boxes cut away are removed (ragged) or set to -1 (dense). On dense batches of
+    one image size this is KerasCV's Mosaic.
+
+    Args:
+        offset: a number `f` for `[0, f]`, or a `(low, high)` pair in `[0, 1]`: where the
+            centre lies, as a fraction of the canvas width / height (drawn separately).
+        bounding_box_format: the format of the input boxes; required with boxes.
+        seed: an integer for reproducible draws.
+        target_size: `(height, width)` of the canvas. `None` (default): the input image
+            size, which dense batches have; ragged batches need it.
+        fill_value: the value of canvas pixels no image covers.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Input and output:
+        A batch: `[B, H, W, C]` or ragged images, with or without boxes, to
+        `[B, *target_size, C]`; each image gets up to 4x its number of boxes (dense
+        boxes: `[B, 4 * N, 4]`). With `training=False` the input is returned unchanged.
+
+    Example:
+        >>> mosaic = Mosaic(bounding_box_format="xywh", target_size=(640, 640))
+        >>> train_ds = train_ds.ragged_batch(8).map(mosaic)
+    """
+
+    _needs_batch = True
+
+    def __init__(
+        self,
+        offset: float | tuple[float, float] = (0.25, 0.75),
+        bounding_box_format: str | None = None,
+        seed: int | None = None,
+        target_size: tuple[int, int] | None = None,
+        fill_value: float = 0.0,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.offset = parse_range(offset, "offset", self._caller(), "from_zero", (0, 1))
+        self.target_size = (
+            None if target_size is None else check_size(target_size, "target_size", self._caller())
+        )
+        self.output_size = self.target_size
+        self.fill_value = float(fill_value)
+
+    def augment(self, images, bounding_boxes):
+        """Tile each image with three random partners; gather their boxes."""
+        canvas_height, canvas_width = self._canvas_size(images)
+        heights, widths = image_sizes(images)
+        batch_size = tf.shape(heights)[0]
+        partners = self._generator.uniform([batch_size, 3], 0, batch_size, dtype=tf.int32)
+        sources = tf.concat([tf.range(batch_size)[:, None], partners], axis=1)
+        cx = tf.round(self.uniform([batch_size], *self.offset) * tf.cast(canvas_width, tf.float32))
+        cy = tf.round(self.uniform([batch_size], *self.offset) * tf.cast(canvas_height, tf.float32))
+        # Where each quadrant's image has its top-left corner: [B, 4] (TL, TR, BL, BR).
+        source_heights, source_widths = tf.gather(heights, sources), tf.gather(widths, sources)
+        left = tf.stack([cx, cx, cx, cx], 1) - source_widths * [1.0, 0.0, 1.0, 0.0]
+        top = tf.stack([cy, cy, cy, cy], 1) - source_heights * [1.0, 1.0, 0.0, 0.0]
+
+        output = self._tile(images, sources, left, top, cx, cy, (canvas_height, canvas_width))
+        if bounding_boxes is not None:
+            bounding_boxes = _gather_boxes(bounding_boxes, sources, tf.stack([left, top] * 2, -1))
+        return output, bounding_boxes
+
+    def _canvas_size(self, images):
+        if self.target_size is not None:
+            return self.target_size
+        if tensors.is_ragged(images):
+            raise ValueError(
+                f"{self._caller()} got a ragged batch of images of different sizes and no "
+                "target_size, so it cannot tell the output size. Pass "
+                "Mosaic(..., target_size=(height, width)), or resize the images first."
+            )
+        shape = tf.shape(images)
+        return (
+            images.shape[1] if images.shape[1] is not None else shape[1],
+            images.shape[2] if images.shape[2] is not None else shape[2],
+        )
+
+    def _tile(self, images, sources, left, top, cx, cy, canvas_size):
+        dense = images.to_tensor() if tensors.is_ragged(images) else images
+        heights, widths = (tf.cast(s, tf.int32) for s in image_sizes(images))
+        ys = tf.range(canvas_size[0])[None, :, None]
+        xs = tf.range(canvas_size[1])[None, None, :]
+        bottom = tf.cast(ys >= tf.cast(cy, tf.int32)[:, None, None], tf.int32)
+        right = tf.cast(xs >= tf.cast(cx, tf.int32)[:, None, None], tf.int32)
+        quadrant = 2 * bottom + right  # [B, canvas height, canvas width]
+        source = tf.gather(sources, quadrant, batch_dims=1)
+        source_y = ys - tf.gather(tf.cast(top, tf.int32), quadrant, batch_dims=1)
+        source_x = xs - tf.gather(tf.cast(left, tf.int32), quadrant, batch_dims=1)
+        inside = (
+            (source_y >= 0)
+            & (source_y < tf.gather(heights, source))
+            & (source_x >= 0)
+            & (source_x < tf.gather(widths, source))
+        )
+        shape = tf.shape(dense)
+        index = tf.stack(
+            [
+                source,
+                tf.clip_by_value(source_y, 0, shape[1] - 1),
+                tf.clip_by_value(source_x, 0, shape[2] - 1),
+            ],
+            axis=-1,
+        )
+        pixels = tf.gather_nd(dense, index)
+        return tf.where(inside[..., None], pixels, tf.cast(self.fill_value, pixels.dtype))
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update(
+            {"offset": self.offset, "target_size": self.target_size, "fill_value": self.fill_value}
+        )
+        return config
+
+
+def _gather_boxes(bounding_boxes: dict, sources: tf.Tensor, shifts: tf.Tensor) -> dict:
+    """The boxes of each output's four source images, shifted by `shifts` `[B, 4, 4]`."""
+    per_box = per_box_keys(bounding_boxes)
+    boxes = bounding_boxes["boxes"]
+    result = dict(bounding_boxes)
+    if tensors.is_ragged(boxes):
+        gathered = tf.gather(boxes, sources)  # [B, 4, None, 4]
+        quadrant_of_box = gathered.values.value_rowids()
+        moved = gathered.flat_values + tf.gather(tf.reshape(shifts, [-1, 4]), quadrant_of_box)
+        result["boxes"] = gathered.with_flat_values(moved).merge_dims(1, 2)
+        for key in per_box - {"boxes"}:
+            result[key] = tf.gather(bounding_boxes[key], sources).merge_dims(1, 2)
+        return result
+    gathered = tf.gather(boxes, sources) + shifts[:, :, None, :]  # [B, 4, N, 4]
+    result["boxes"] = _merge_sources(gathered)
+    for key in per_box - {"boxes"}:
+        result[key] = _merge_sources(tf.gather(bounding_boxes[key], sources))
+    return result
+
+
+def _merge_sources(value: tf.Tensor) -> tf.Tensor:
+    """`[B, 4, N, ...]` to `[B, 4 * N, ...]`."""
+    shape = tf.shape(value)
+    merged = tf.reshape(value, tf.concat([shape[:1], [-1], shape[3:]], 0))
+    static = value.shape
+    count = None if static[2] is None else 4 * static[2]
+    return tf.ensure_shape(merged, [static[0], count, *static[3:]])
