@@ -15,7 +15,16 @@ import keras  # noqa: F401  (the one import nbdetect makes eagerly: every part n
 
 __version__ = "0.1.0.dev0"
 
-_SUBMODULES = ("bounding_box", "callbacks", "datasets", "layers", "metrics", "visualization")
+_SUBMODULES = (
+    "bounding_box",
+    "callbacks",
+    "datasets",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "visualization",
+)
 
 __all__ = ["__version__", *_SUBMODULES]
 

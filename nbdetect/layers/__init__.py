@@ -18,42 +18,44 @@ examples) or set to -1 with their classes (dense). Fills are constant (0) by def
 The geometric layers are nbdetect's own; the colour layers wrap Keras core's.
 """
 
-from nbdetect.layers.base import AugmentationLayer
-from nbdetect.layers.color import (
-    RandomBrightness,
-    RandomColorJitter,
-    RandomContrast,
-    RandomHue,
-    RandomSaturation,
-)
-from nbdetect.layers.jittered_resize import JitteredResize
-from nbdetect.layers.mix_up import MixUp
-from nbdetect.layers.mosaic import Mosaic
-from nbdetect.layers.random_crop import RandomCrop
-from nbdetect.layers.random_crop_and_resize import RandomCropAndResize
-from nbdetect.layers.random_flip import RandomFlip
-from nbdetect.layers.random_rotation import RandomRotation
-from nbdetect.layers.random_shear import RandomShear
-from nbdetect.layers.random_translation import RandomTranslation
-from nbdetect.layers.random_zoom import RandomZoom
-from nbdetect.layers.resizing import Resizing
+import importlib
 
-__all__ = [
-    "AugmentationLayer",
-    "JitteredResize",
-    "MixUp",
-    "Mosaic",
-    "RandomBrightness",
-    "RandomColorJitter",
-    "RandomContrast",
-    "RandomCrop",
-    "RandomCropAndResize",
-    "RandomFlip",
-    "RandomHue",
-    "RandomRotation",
-    "RandomSaturation",
-    "RandomShear",
-    "RandomTranslation",
-    "RandomZoom",
-    "Resizing",
-]
+# Augmentation runs in tf.data and imports TensorFlow; non-max suppression is keras.ops
+# only. Names load on first use, so `from nbdetect.layers import
+# MultiClassNonMaxSuppression` works where TensorFlow is not installed (Colab TPU / JAX).
+_MODULES = {
+    "AugmentationLayer": "base",
+    "RandomBrightness": "color",
+    "RandomColorJitter": "color",
+    "RandomContrast": "color",
+    "RandomHue": "color",
+    "RandomSaturation": "color",
+    "JitteredResize": "jittered_resize",
+    "MixUp": "mix_up",
+    "Mosaic": "mosaic",
+    "RandomCrop": "random_crop",
+    "RandomCropAndResize": "random_crop_and_resize",
+    "RandomFlip": "random_flip",
+    "RandomRotation": "random_rotation",
+    "RandomShear": "random_shear",
+    "RandomTranslation": "random_translation",
+    "RandomZoom": "random_zoom",
+    "Resizing": "resizing",
+    "MultiClassNonMaxSuppression": "non_max_suppression",
+    "NonMaxSuppression": "non_max_suppression",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nbdetect.layers' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_MODULES))

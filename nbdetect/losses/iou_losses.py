@@ -1,0 +1,177 @@
+"""IoU-based box regression losses: GIoU and CIoU of paired boxes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras import ops
+
+from nbdetect.bounding_box.converters import convert_format
+from nbdetect.bounding_box.formats import check_format, is_relative
+
+# Keeps ratios finite for empty boxes; the value torchvision's box losses use.
+_EPSILON = 1e-7
+
+
+class _PairedBoxLoss(keras.losses.Loss):
+    """A loss of each predicted box against the target box at the same position."""
+
+    def __init__(self, bounding_box_format: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        check_format(bounding_box_format, caller=type(self).__name__)
+        self.bounding_box_format = bounding_box_format
+
+    def _corners(self, y_true, y_pred):
+        """Both box sets as `x1, y1, x2, y2` tuples of `[...]` tensors."""
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+        if not true_shape or true_shape[-1] != 4 or not pred_shape or pred_shape[-1] != 4:
+            raise ValueError(
+                f"{type(self).__name__} got y_true of shape {true_shape} and y_pred of shape "
+                f"{pred_shape}; both need 4 box coordinates on the last axis, paired box "
+                "for box: [..., 4]."
+            )
+        fmt = check_format(self.bounding_box_format)
+        # IoU and GIoU do not change when both boxes are scaled, so relative boxes need no
+        # image size: they are compared in relative coordinates.
+        target = "rel_xyxy" if is_relative(fmt) else "xyxy"
+        return tuple(
+            tuple(corners[..., i] for i in range(4))
+            for corners in (
+                convert_format(y_true, fmt, target, dtype=y_pred.dtype),
+                convert_format(y_pred, fmt, target, dtype=y_pred.dtype),
+            )
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """The loss' arguments, so that `from_config(get_config())` rebuilds it."""
+        config = super().get_config()
+        config["bounding_box_format"] = self.bounding_box_format
+        return config
+
+
+def _overlap_terms(true, pred):
+    """IoU, union and the smallest enclosing box of paired corner tuples."""
+    tx1, ty1, tx2, ty2 = true
+    px1, py1, px2, py2 = pred
+    # Inverted boxes (x2 < x1) count as empty rather than as negative areas.
+    true_area = ops.relu(tx2 - tx1) * ops.relu(ty2 - ty1)
+    pred_area = ops.relu(px2 - px1) * ops.relu(py2 - py1)
+    intersection = ops.relu(ops.minimum(tx2, px2) - ops.maximum(tx1, px1)) * ops.relu(
+        ops.minimum(ty2, py2) - ops.maximum(ty1, py1)
+    )
+    union = true_area + pred_area - intersection
+    iou = intersection / (union + _EPSILON)
+    enclosing_width = ops.maximum(tx2, px2) - ops.minimum(tx1, px1)
+    enclosing_height = ops.maximum(ty2, py2) - ops.minimum(ty1, py1)
+    return iou, union, enclosing_width, enclosing_height
+
+
+def generalized_iou(true: tuple, pred: tuple) -> Any:
+    """GIoU of paired boxes given as `(x1, y1, x2, y2)` tuples of `[...]` tensors.
+
+    `GIoU = IoU - (enclosing area - union) / enclosing area`, in `[-1, 1]`.
+    """
+    iou, union, width, height = _overlap_terms(true, pred)
+    enclosing_area = width * height
+    return iou - (enclosing_area - union) / (enclosing_area + _EPSILON)
+
+
+def complete_iou(true: tuple, pred: tuple) -> Any:
+    """CIoU of paired boxes given as `(x1, y1, x2, y2)` tuples of `[...]` tensors.
+
+    `CIoU = IoU - d^2 / c^2 - alpha * v`: `d` the distance between the centers, `c` the
+    diagonal of the enclosing box, `v = 4 / pi^2 * (atan(w_t / h_t) - atan(w_p / h_p))^2`
+    the aspect-ratio mismatch and `alpha = v / (1 - IoU + v)` its weight, a constant for
+    the gradient (as torchvision and the paper's reference code treat it).
+    """
+    iou, _, width, height = _overlap_terms(true, pred)
+    tx1, ty1, tx2, ty2 = true
+    px1, py1, px2, py2 = pred
+    # Squared distance between the centers, from sums of corners (halved once, squared).
+    center_distance = (((tx1 + tx2) - (px1 + px2)) ** 2 + ((ty1 + ty2) - (py1 + py2)) ** 2) / 4.0
+    diagonal = width**2 + height**2 + _EPSILON
+    mismatch = (4.0 / math.pi**2) * (
+        _aspect_angle(tx2 - tx1, ty2 - ty1) - _aspect_angle(px2 - px1, py2 - py1)
+    ) ** 2
+    alpha = ops.stop_gradient(mismatch / (1.0 - iou + mismatch + _EPSILON))
+    return iou - center_distance / diagonal - alpha * mismatch
+
+
+def _aspect_angle(width, height):
+    """`atan(width / height)`, finite with finite gradients for flat and empty boxes."""
+    width, height = ops.relu(width), ops.relu(height)
+    # atan2 handles a zero height; an empty box has no aspect ratio, so it gets a
+    # square's angle through constant inputs (and no gradient) instead of atan2(0, 0).
+    empty = ops.logical_and(width <= 0, height <= 0)
+    return ops.arctan2(ops.where(empty, 1.0, width), ops.where(empty, 1.0, height))
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class GIoULoss(_PairedBoxLoss):
+    """`1 - GIoU` of each predicted box with its target box (Rezatofighi et al., 2019).
+
+    Boxes are paired position by position (`[..., 4]` against `[..., 4]`), not all
+    against all as in KerasCV's `GIoULoss`, whose `[N, N]` matrix does not fit a
+    detector's anchors. Empty and inverted boxes give finite values and gradients.
+
+    Args:
+        bounding_box_format: the format of both `y_true` and `y_pred`. Relative formats
+            need no image size (GIoU does not change with scale).
+        **kwargs: `keras.losses.Loss` arguments (`reduction`, `name`, `dtype`).
+
+    Call arguments:
+        y_true: `[..., 4]` target boxes.
+        y_pred: `[..., 4]` predicted boxes.
+        sample_weight: optional, broadcastable to `[...]`.
+
+    Returns:
+        The loss per box pair `[...]`, in `[0, 2]`, reduced by `reduction`.
+
+    Example:
+        >>> loss = GIoULoss("xyxy", reduction="none")
+        >>> loss(np.array([[0.0, 0, 2, 2]]), np.array([[1.0, 0, 3, 2]]))  # 1 - 1/3
+        <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.6666666], dtype=float32)>
+    """
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """`1 - GIoU` of paired boxes: `[..., 4]` -> `[...]`."""
+        return 1.0 - generalized_iou(*self._corners(y_true, y_pred))
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class CIoULoss(_PairedBoxLoss):
+    """`1 - CIoU` of each predicted box with its target box (Zheng et al., 2020).
+
+    CIoU adds to IoU a penalty for the distance between the box centers (relative to the
+    enclosing box) and one for different aspect ratios. Empty and flat boxes give finite
+    values and gradients. Keras' `keras.utils.bounding_boxes.compute_ciou` computes the
+    same quantity but rejects every relative format and lets the gradient flow through
+    the aspect-ratio weight `alpha`.
+
+    Args:
+        bounding_box_format: the format of both `y_true` and `y_pred`. Relative boxes
+            are compared in relative coordinates (the center-distance and aspect-ratio
+            terms are then measured in fractions of the image size).
+        **kwargs: `keras.losses.Loss` arguments (`reduction`, `name`, `dtype`).
+
+    Call arguments:
+        y_true: `[..., 4]` target boxes.
+        y_pred: `[..., 4]` predicted boxes.
+        sample_weight: optional, broadcastable to `[...]`.
+
+    Returns:
+        The loss per box pair `[...]`, reduced by `reduction`.
+
+    Example:
+        >>> loss = CIoULoss("xywh", reduction="none")
+        >>> loss(np.array([[0.0, 0, 2, 2]]), np.array([[0.0, 0, 2, 2]]))
+        <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.], dtype=float32)>
+    """
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """`1 - CIoU` of paired boxes: `[..., 4]` -> `[...]`."""
+        return 1.0 - complete_iou(*self._corners(y_true, y_pred))
