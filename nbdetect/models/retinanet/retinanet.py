@@ -1,0 +1,793 @@
+"""RetinaNet (Lin et al., "Focal Loss for Dense Object Detection", 2017) on Keras 3."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+from nbdetect import losses as nbdetect_losses
+from nbdetect.bounding_box.converters import convert_format
+from nbdetect.bounding_box.formats import check_format
+from nbdetect.bounding_box.to_dense import to_dense
+from nbdetect.layers.non_max_suppression import MultiClassNonMaxSuppression
+from nbdetect.models.retinanet import presets as preset_io
+from nbdetect.models.retinanet.anchor_generator import AnchorGenerator, default_anchor_generator
+from nbdetect.models.retinanet.box_coder import decode_deltas_to_boxes
+from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
+from nbdetect.models.retinanet.label_encoder import RetinaNetLabelEncoder
+from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
+from nbdetect.utils import tensors
+
+BOX_VARIANCE = (0.1, 0.1, 0.2, 0.2)
+
+# The parts passed to __init__ as objects and serialized as nested configs.
+_PARTS = (
+    "backbone",
+    "anchor_generator",
+    "label_encoder",
+    "prediction_decoder",
+    "feature_pyramid",
+    "classification_head",
+    "box_head",
+)
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class RetinaNet(keras.Model):
+    """RetinaNet: backbone, feature pyramid P3-P7, and class and box subnets on every level.
+
+    A drop-in for `keras_cv.models.RetinaNet` (same constructor, `from_preset`, `compile`,
+    `fit`, `predict` and `prediction_decoder`), written in `keras.ops` so that it runs on
+    the TensorFlow, JAX and PyTorch backends and compiles with XLA.
+
+    - Calling the model, `model(images)`, returns the raw head outputs
+      `{"box": [B, A, 4], "classification": [B, A, num_classes]}`: box offsets from the
+      `A` anchors (see `box_coder`) and class logits.
+    - `predict()` decodes them with `prediction_decoder` into
+      `{"boxes", "classes", "confidence", "num_detections"}` (padded with -1);
+      `predict_raw()` returns the raw outputs, and `decode_predictions()` decodes raw
+      outputs again, without running the network, e.g. with other NMS thresholds.
+    - `fit()` takes `(images, {"boxes", "classes"})` with the boxes in
+      `bounding_box_format` (dense padded with -1, or ragged on TensorFlow), or
+      `{"images", "bounding_boxes"}` dicts; the targets are encoded inside the model.
+      Images with no boxes train (as background) with a finite loss.
+    - Images: RGB, values in `[0, 255]`, any height and width. Anchors follow the feature
+      maps' `ceil(size / stride)` shapes, so sizes need not be multiples of 32 or 128.
+
+    Args:
+        backbone: a Keras model from images `[B, H, W, 3]` to the feature maps at strides 8,
+            16 and 32 (`{"P3", "P4", "P5"}` or a list), each `ceil(H / stride) x
+            ceil(W / stride)`: e.g. `nbdetect.models.retinanet.Backbone("resnet50")`.
+        num_classes: the number of object classes (no background class); class ids are
+            `0 .. num_classes - 1`.
+        bounding_box_format: the format of the boxes given to `fit()` and returned by
+            `predict()`, e.g. `"xywh"`.
+        anchor_generator: an `AnchorGenerator`; default: 9 anchors per location
+            (3 scales x 3 aspect ratios), sizes 32 to 512 on P3-P7.
+        label_encoder: a `RetinaNetLabelEncoder` (it owns the `box_variance` the box
+            offsets are scaled by); default: IoU >= 0.5 positive, < 0.4 background,
+            in between ignored, variance `[0.1, 0.1, 0.2, 0.2]`, on `anchor_generator`.
+        prediction_decoder: the layer that turns decoded boxes and class logits into
+            detections; default `MultiClassNonMaxSuppression(bounding_box_format,
+            from_logits=True, iou_threshold=0.5, confidence_threshold=0.5)`. Can be
+            replaced later: `model.prediction_decoder = ...`.
+        feature_pyramid: a `FeaturePyramid`; default 256 channels.
+        classification_head: a `PredictionHead` with `anchors_per_location *
+            num_classes` outputs; default 4 hidden convolutions of 256 channels, output
+            bias at the focal-loss prior `-log((1 - 0.01) / 0.01)`.
+        box_head: a `PredictionHead` with `anchors_per_location * 4` outputs; default as
+            the classification head, with a zero bias.
+        **kwargs: passed to `keras.Model` (`name`, `trainable`).
+
+    Example:
+        >>> model = RetinaNet.from_preset(
+        ...     "resnet50_imagenet", num_classes=20, bounding_box_format="xywh"
+        ... )
+        >>> model.compile(
+        ...     classification_loss="focal",
+        ...     box_loss="smoothl1",
+        ...     optimizer=keras.optimizers.SGD(0.005, momentum=0.9, global_clipnorm=10.0),
+        ... )
+        >>> model.fit(train_ds, epochs=10)  # (images, {"boxes", "classes"}) batches
+        >>> detections = model.predict(images)  # {"boxes", "classes", "confidence", ...}
+    """
+
+    presets = preset_io.PRESETS
+
+    def __init__(
+        self,
+        backbone: keras.Model,
+        num_classes: int,
+        bounding_box_format: str,
+        anchor_generator: AnchorGenerator | None = None,
+        label_encoder: RetinaNetLabelEncoder | None = None,
+        prediction_decoder: keras.layers.Layer | None = None,
+        feature_pyramid: keras.layers.Layer | None = None,
+        classification_head: keras.layers.Layer | None = None,
+        box_head: keras.layers.Layer | None = None,
+        **kwargs: Any,
+    ) -> None:
+        bounding_box_format = check_format(bounding_box_format, caller="RetinaNet")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"RetinaNet got num_classes={num_classes!r}; expected a positive integer, the "
+                "number of object classes (without a background class)."
+            )
+
+        # === Layers ===
+        if anchor_generator is None:
+            anchor_generator = (
+                label_encoder.anchor_generator
+                if label_encoder is not None
+                else default_anchor_generator(bounding_box_format)
+            )
+        label_encoder = label_encoder or RetinaNetLabelEncoder(
+            bounding_box_format, anchor_generator, box_variance=BOX_VARIANCE
+        )
+        if label_encoder.anchor_generator.get_config() != anchor_generator.get_config():
+            raise ValueError(
+                "RetinaNet got an anchor_generator that differs from its label_encoder's "
+                "anchor_generator; the model would predict for other anchors than it is "
+                "trained on. Pass the same AnchorGenerator to both, or only the "
+                "label_encoder."
+            )
+        prediction_decoder = prediction_decoder or MultiClassNonMaxSuppression(
+            bounding_box_format=bounding_box_format,
+            from_logits=True,
+            iou_threshold=0.5,
+            confidence_threshold=0.5,
+        )
+        feature_pyramid = feature_pyramid or FeaturePyramid()
+        anchors_per_location = anchor_generator.anchors_per_location
+        classification_head = classification_head or PredictionHead(
+            anchors_per_location * num_classes,
+            bias_initializer=classification_bias(),
+            name="classification_head",
+        )
+        box_head = box_head or PredictionHead(
+            anchors_per_location * 4, bias_initializer="zeros", name="box_head"
+        )
+
+        # === Model ===
+        channels = backbone.input_shape[-1] if hasattr(backbone, "input_shape") else 3
+        images = keras.Input((None, None, channels), name="images")
+        pyramid = feature_pyramid(backbone(images))
+        box_levels, class_levels = [], []
+        for level in pyramid:
+            box_out, class_out = box_head(level), classification_head(level)
+            _check_head_width("box_head", box_out, anchors_per_location * 4, "4")
+            _check_head_width(
+                "classification_head",
+                class_out,
+                anchors_per_location * num_classes,
+                f"num_classes ({num_classes})",
+            )
+            box_levels.append(keras.layers.Reshape((-1, 4))(box_out))
+            class_levels.append(keras.layers.Reshape((-1, num_classes))(class_out))
+        # float32 outputs whatever the dtype policy: losses and NMS need the precision.
+        outputs = {
+            "box": keras.layers.Concatenate(axis=1, name="box", dtype="float32")(box_levels),
+            "classification": keras.layers.Concatenate(
+                axis=1, name="classification", dtype="float32"
+            )(class_levels),
+        }
+        super().__init__(inputs=images, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.bounding_box_format = bounding_box_format
+        self.anchor_generator = anchor_generator
+        self.label_encoder = label_encoder
+        self._prediction_decoder = prediction_decoder
+        self.feature_pyramid = feature_pyramid
+        self.classification_head = classification_head
+        self.box_head = box_head
+
+        # === Training state (set by compile) ===
+        self.box_loss = None
+        self.classification_loss = None
+        self.box_loss_tracker = keras.metrics.Mean(name="box_loss")
+        self.classification_loss_tracker = keras.metrics.Mean(name="classification_loss")
+        self._set_untracked("_detection_metrics", ())
+        self._raw_predict_function = None
+        self._predicting_raw = False
+        self._set_untracked("_traced_image_shapes", {})
+
+    # --- decoding -----------------------------------------------------------------------
+
+    @property
+    def prediction_decoder(self) -> keras.layers.Layer:
+        """The layer `predict()` and `decode_predictions()` decode detections with.
+
+        Assigning a new one (e.g. `MultiClassNonMaxSuppression` with other thresholds)
+        takes effect at the next `predict()`.
+        """
+        return self._prediction_decoder
+
+    @prediction_decoder.setter
+    def prediction_decoder(self, prediction_decoder: keras.layers.Layer) -> None:
+        self._prediction_decoder = prediction_decoder
+        # Keras keeps the traced predict step, decoder included: trace it again.
+        self.predict_function = None
+        if self._detection_metrics:
+            self.train_function = None
+            self.test_function = None
+
+    def decode_predictions(
+        self, predictions: dict, images: Any = None, image_shape: Sequence[int] | None = None
+    ) -> dict:
+        """Detections from raw head outputs, with the current `prediction_decoder`.
+
+        Runs no part of the network: the widgets and threshold sweeps call it on cached
+        `predict_raw()` outputs.
+
+        Args:
+            predictions: `{"box": [B, A, 4], "classification": [B, A, num_classes]}` as
+                `model(images)` or `predict_raw()` return them.
+            images: the `[B, H, W, C]` images they were predicted on (only their size is
+                read), or
+            image_shape: their `(H, W)`.
+
+        Returns:
+            The decoder's output: `{"boxes": [B, D, 4] in bounding_box_format, "classes":
+            [B, D], "confidence": [B, D], "num_detections": [B]}`, -1 past
+            `num_detections`. Boxes are clipped to the image.
+
+        Example:
+            >>> raw = model.predict_raw(images)
+            >>> model.prediction_decoder = MultiClassNonMaxSuppression(
+            ...     "xywh", from_logits=True, confidence_threshold=0.3)
+            >>> detections = model.decode_predictions(raw, images)
+        """
+        height, width = _image_size(images, image_shape, "decode_predictions")
+        anchors = self._anchors_yxyx(height, width)
+        _check_anchor_count(anchors.shape[0], predictions["box"].shape[1], (height, width))
+        boxes = decode_deltas_to_boxes(anchors, predictions["box"], self.label_encoder.box_variance)
+        boxes = _clip_yxyx(boxes, height, width)
+        decoder = self.prediction_decoder
+        decoder_format = getattr(decoder, "bounding_box_format", self.bounding_box_format)
+        boxes = convert_format(
+            boxes, source="yxyx", target=decoder_format, image_shape=(height, width)
+        )
+        scores = ops.convert_to_tensor(predictions["classification"], "float32")
+        detections = decoder(boxes, scores, image_shape=_shape_argument(height, width))
+        if check_format(decoder_format) != self.bounding_box_format:
+            # The dict form keeps padding rows (class -1) at -1.
+            detections = convert_format(
+                detections,
+                source=decoder_format,
+                target=self.bounding_box_format,
+                image_shape=(height, width),
+            )
+        return detections
+
+    def predict_step(self, *args: Any) -> Any:
+        """Keras' predict step, then `decode_predictions` (unless in `predict_raw`)."""
+        *state, data = args
+        images = _unpack_images(data)
+        outputs = super().predict_step(*state, images)
+        if self._predicting_raw:
+            return outputs
+        if isinstance(outputs, tuple):  # JAX: (outputs, non-trainable variables)
+            return self.decode_predictions(outputs[0], images), outputs[1]
+        return self.decode_predictions(outputs, images)
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> dict:
+        """Detections for images: `{"boxes", "classes", "confidence", "num_detections"}`.
+
+        As `keras.Model.predict`; the raw outputs are decoded with `prediction_decoder`.
+
+        Args:
+            x: images `[N, H, W, 3]` (values in `[0, 255]`), a dataset of image batches,
+                of `(images, targets)` or of `{"images", ...}` dicts.
+            batch_size: as for `keras.Model.predict`.
+            verbose: as for `keras.Model.predict`.
+            steps: as for `keras.Model.predict`.
+            callbacks: as for `keras.Model.predict`.
+
+        Returns:
+            Numpy arrays `{"boxes": [N, D, 4] in bounding_box_format, "classes": [N, D],
+            "confidence": [N, D], "num_detections": [N]}`, -1 past `num_detections`.
+        """
+        self._retrace_for_new_image_size(x)
+        return super().predict(
+            x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+        )
+
+    def predict_raw(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> dict:
+        """`predict()` without decoding: the raw head outputs, as numpy arrays.
+
+        Args:
+            x: images `[N, H, W, 3]` or a dataset, as for `predict()`.
+            batch_size: as for `predict()`.
+            verbose: as for `predict()`.
+            steps: as for `predict()`.
+            callbacks: as for `predict()`.
+
+        Returns:
+            `{"box": [N, A, 4] offsets from the anchors, "classification":
+            [N, A, num_classes] logits}`; decode them with `decode_predictions`.
+
+        Example:
+            >>> raw = model.predict_raw(images)
+            >>> raw["classification"].shape
+            (4, 49104, 20)
+        """
+        decoded_function = self.predict_function
+        self.predict_function = self._raw_predict_function
+        self._predicting_raw = True
+        try:
+            return self.predict(
+                x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+            )
+        finally:
+            self._raw_predict_function = self.predict_function
+            self.predict_function = decoded_function
+            self._predicting_raw = False
+
+    # --- training -----------------------------------------------------------------------
+
+    def compile(
+        self,
+        box_loss: Any = None,
+        classification_loss: Any = None,
+        loss: Any = None,
+        metrics: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Configure training: the two losses, the optimizer and detection metrics.
+
+        Args:
+            box_loss: `"smoothl1"` (default), `"huber"`, `"giou"`, `"ciou"` or a Keras
+                loss. A loss with a `bounding_box_format` attribute (the IoU losses) is
+                given decoded boxes of positive anchors in that format; others get the
+                box offsets. Either way it must return one value per anchor.
+            classification_loss: `"focal"` (default) or a Keras loss of one-hot targets
+                and logits (`from_logits=True`), one value per anchor.
+            loss: not accepted; RetinaNet has two losses (the error says which).
+            metrics: detection metrics, e.g. `[nbdetect.metrics.BoxCOCOMetrics(...)]`:
+                each gets `update_state(y_true, decoded_predictions)` in every train and
+                test step. With metrics, `jit_compile` defaults to False (COCO metrics
+                run on the host, as KerasCV's RetinaNet did); for training on TPU / JAX
+                use `nbdetect.callbacks.EvaluateCOCOMetricsCallback` instead.
+            **kwargs: passed to `keras.Model.compile` (`optimizer`, `jit_compile`, ...).
+
+        Example:
+            >>> model.compile(
+            ...     classification_loss="focal",
+            ...     box_loss="smoothl1",
+            ...     optimizer=keras.optimizers.SGD(0.005, momentum=0.9, global_clipnorm=10.0),
+            ... )
+        """
+        if loss is not None:
+            raise ValueError(
+                "RetinaNet.compile() got loss=...; RetinaNet trains with two losses: pass "
+                "box_loss= (e.g. 'smoothl1') and classification_loss= (e.g. 'focal') "
+                "instead."
+            )
+        self.box_loss = _box_loss(box_loss)
+        self.classification_loss = _classification_loss(classification_loss)
+        metrics = list(metrics or [])
+        if metrics and kwargs.get("jit_compile", "auto") == "auto":
+            kwargs["jit_compile"] = False
+        super().compile(**kwargs)
+        self._set_untracked("_detection_metrics", tuple(metrics))
+        self._raw_predict_function = None
+
+    def get_compile_config(self) -> dict | None:
+        """Keras' compile config plus the two losses and the detection metrics."""
+        config = super().get_compile_config()
+        if config is None:
+            return None
+        config.update(
+            box_loss=keras.saving.serialize_keras_object(self.box_loss),
+            classification_loss=keras.saving.serialize_keras_object(self.classification_loss),
+            metrics=[keras.saving.serialize_keras_object(m) for m in self._detection_metrics]
+            or None,
+        )
+        return config
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile again from `get_compile_config()` (what `keras.saving.load_model` does)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.optimizer is not None and self.built:
+            # Variables now, so that the saved optimizer state can be loaded into them.
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def metrics(self) -> list:
+        """Keras' metrics (loss, box_loss, classification_loss) and the detection metrics."""
+        return [*super().metrics, *self._detection_metrics]
+
+    def train_step(self, *args: Any) -> Any:
+        """Keras' train step; also takes `{"images", "bounding_boxes"}` batches."""
+        *state, data = args
+        return super().train_step(*state, _unpack_training_data(data))
+
+    def test_step(self, *args: Any) -> Any:
+        """Keras' test step; also takes `{"images", "bounding_boxes"}` batches."""
+        *state, data = args
+        return super().test_step(*state, _unpack_training_data(data))
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        """Focal + box loss of a batch, each normalised by `max(1, positive anchors)`.
+
+        The targets are encoded here, with `label_encoder`. `box_loss` and
+        `classification_loss` are also tracked as metrics of those names.
+        `sample_weight` is not supported (detection losses weigh anchors, not images).
+
+        Args:
+            x: the images `[B, H, W, C]`.
+            y: `{"boxes": [B, N, 4], "classes": [B, N]}` in `bounding_box_format`, dense
+                (-1 padded) or ragged.
+            y_pred: the raw outputs `{"box", "classification"}`.
+            sample_weight: must be None.
+            training: unused; part of Keras' signature.
+
+        Returns:
+            The scalar total loss (plus any regularization losses of the layers).
+        """
+        del training
+        if self.box_loss is None:
+            raise ValueError(
+                "RetinaNet.compute_loss() needs the losses: call model.compile("
+                "classification_loss='focal', box_loss='smoothl1', optimizer=...) first."
+            )
+        if sample_weight is not None:
+            raise ValueError(
+                "RetinaNet does not support sample_weight: its losses are normalised by "
+                "the number of positive anchors, not averaged over images."
+            )
+        targets = _dense_targets(y)
+        height, width = _image_size(x, None, "compute_loss")
+        boxes = targets["boxes"]
+        if self.label_encoder.bounding_box_format != self.bounding_box_format:
+            boxes = convert_format(
+                boxes,
+                source=self.bounding_box_format,
+                target=self.label_encoder.bounding_box_format,
+                image_shape=(height, width),
+            )
+        box_targets, class_targets = self.label_encoder(
+            x, {"boxes": boxes, "classes": targets["classes"]}
+        )
+        box_pred, class_pred = y_pred["box"], y_pred["classification"]
+        _check_anchor_count(box_targets.shape[1], box_pred.shape[1], (height, width))
+
+        positive = ops.cast(class_targets >= 0, "float32")
+        not_ignored = ops.cast(class_targets != self.label_encoder.ignore_class, "float32")
+        # Empty batches (no positive anchor) still train the background, with a finite loss.
+        normalizer = ops.maximum(ops.sum(positive), 1.0)
+
+        class_ids = ops.cast(ops.where(class_targets >= 0, class_targets, 0), "int32")
+        one_hot = ops.one_hot(class_ids, self.num_classes) * positive[..., None]
+        class_losses = _per_anchor(self.classification_loss, one_hot, class_pred)
+        classification_loss = ops.sum(class_losses * not_ignored) / normalizer
+
+        box_loss_format = getattr(self.box_loss, "bounding_box_format", None)
+        if box_loss_format is None:
+            box_losses = _per_anchor(self.box_loss, box_targets, box_pred)
+        else:
+            # IoU losses compare boxes: decode both. Non-positive anchors' targets are the
+            # anchors themselves (zero offsets), so every box is valid and the loss finite.
+            anchors = self._anchors_yxyx(height, width)
+            variance = self.label_encoder.box_variance
+            true_boxes, pred_boxes = (
+                convert_format(
+                    decode_deltas_to_boxes(anchors, deltas, variance),
+                    source="yxyx",
+                    target=box_loss_format,
+                    image_shape=(height, width),
+                )
+                for deltas in (box_targets, box_pred)
+            )
+            box_losses = _per_anchor(self.box_loss, true_boxes, pred_boxes)
+        box_loss = ops.sum(box_losses * positive) / normalizer
+
+        self.box_loss_tracker.update_state(box_loss)
+        self.classification_loss_tracker.update_state(classification_loss)
+        total = box_loss + classification_loss
+        for extra in self.losses:  # regularizers of any layer
+            total = total + ops.cast(ops.sum(extra), "float32")
+        return total
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict:
+        """Update the detection metrics with decoded predictions; return all metrics."""
+        if self._detection_metrics:
+            detections = self.decode_predictions(y_pred, x)
+            targets = _dense_targets(y)
+            for metric in self._detection_metrics:
+                if "images" in inspect.signature(metric.update_state).parameters:
+                    metric.update_state(targets, detections, images=x)
+                else:
+                    metric.update_state(targets, detections)
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    # --- presets and serialization ------------------------------------------------------
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset: str,
+        num_classes: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ) -> RetinaNet:
+        """A RetinaNet from a preset name or from a directory `save_to_preset()` wrote.
+
+        Preset names (`RetinaNet.presets`): `"resnet50"`, `"resnet101"`,
+        `"mobilenet_v3_small"`, `"mobilenet_v3_large"`, `"efficientnetv2_b0"` build
+        offline with random weights; the same names with `"_imagenet"` download the
+        backbone's ImageNet weights through Keras (cached in `~/.keras/models`). The
+        detection layers start untrained either way.
+
+        Args:
+            preset: a preset name, or the path of a preset directory.
+            num_classes: the number of classes; required for a name. For a directory,
+                `None` or the number it was saved with.
+            bounding_box_format: the box format of `fit()` and `predict()`; required for
+                a name, optional for a directory (default: the saved format).
+            **kwargs: for a name: `backbone_weights` (path of a local weights file for
+                the backbone, instead of downloading), `trainable_backbone_stages` (0-5,
+                default 3 with ImageNet weights, else 5), `freeze_backbone_batchnorm`
+                (default True with ImageNet weights), `num_filters` (pyramid and head
+                channels, default 256), `num_head_conv_layers` (default 4), and any
+                `RetinaNet` argument (e.g. `prediction_decoder`). For a directory: any
+                `RetinaNet` argument that replaces the saved one.
+
+        Returns:
+            The model; from a directory, with its trained weights.
+
+        Raises:
+            ValueError: an unknown name, missing arguments, or a `num_classes` that
+                differs from the saved model's.
+            RuntimeError: ImageNet weights that cannot be downloaded (the message says
+                how to work offline).
+
+        Example:
+            >>> model = RetinaNet.from_preset(
+            ...     "mobilenet_v3_small", num_classes=7, bounding_box_format="xywh",
+            ...     num_filters=64, num_head_conv_layers=2)
+            >>> model.save_to_preset("my_detector")
+            >>> same = RetinaNet.from_preset("my_detector")
+        """
+        return preset_io.from_preset(cls, preset, num_classes, bounding_box_format, **kwargs)
+
+    def save_to_preset(self, preset_dir: str) -> None:
+        """Save the model as a preset directory that `RetinaNet.from_preset(dir)` loads.
+
+        Writes `config.json` (the architecture), `model.weights.h5` (the weights) and
+        `metadata.json` (versions, classes, format).
+
+        Args:
+            preset_dir: the directory; created if missing, files in it overwritten.
+        """
+        preset_io.save_to_preset(self, preset_dir)
+
+    def get_config(self) -> dict:
+        """Every constructor argument, the parts as nested configs."""
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_classes": self.num_classes,
+            "bounding_box_format": self.bounding_box_format,
+        }
+        for part in _PARTS:
+            config[part] = keras.saving.serialize_keras_object(getattr(self, part))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> RetinaNet:
+        """Rebuild from `get_config()`."""
+        # Deserializing a functional backbone consumes its config: work on a copy.
+        config = copy.deepcopy(config)
+        for part in _PARTS:
+            if isinstance(config.get(part), dict):
+                config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _anchors_yxyx(self, height: Any, width: Any) -> Any:
+        return convert_format(
+            self.anchor_generator.anchors(image_shape=(height, width)),
+            source=self.anchor_generator.bounding_box_format,
+            target="yxyx",
+            image_shape=(height, width),
+        )
+
+    def _retrace_for_new_image_size(self, x: Any) -> None:
+        # TensorFlow traces predict steps with reduce_retracing: the second image size
+        # seen would be traced as unknown (None), and decoding needs a static anchor
+        # count. A new function per image size keeps every trace static. (jax.jit already
+        # specializes on shapes.)
+        if keras.backend.backend() != "tensorflow":
+            return
+        shape = _image_batch_shape(x)
+        traced = self._traced_image_shapes.get(self._predicting_raw)
+        if shape is not None and shape != traced:
+            self.predict_function = None
+            self._traced_image_shapes[self._predicting_raw] = shape
+
+    def _set_untracked(self, name: str, value: Any) -> None:
+        # Keras would track metrics stored on the model and keep every list ever
+        # assigned; `metrics` lists the current ones itself.
+        object.__setattr__(self, name, value)
+
+
+def _box_loss(identifier: Any) -> Any:
+    identifier = "smoothl1" if identifier is None else identifier
+    if isinstance(identifier, str):
+        # The IoU losses get boxes decoded in the model's internal format.
+        needs_format = identifier.lower() in ("giou", "ciou")
+        return nbdetect_losses.get(
+            identifier, **({"bounding_box_format": "yxyx"} if needs_format else {})
+        )
+    return _loss_object(identifier)
+
+
+def _classification_loss(identifier: Any) -> Any:
+    identifier = "focal" if identifier is None else identifier
+    if isinstance(identifier, str):
+        return nbdetect_losses.get(identifier, from_logits=True)
+    loss = _loss_object(identifier)
+    if getattr(loss, "from_logits", True) is False:
+        raise ValueError(
+            "RetinaNet.compile() got a classification_loss with from_logits=False; the "
+            "classification head outputs logits: pass from_logits=True, e.g. "
+            "nbdetect.losses.FocalLoss(from_logits=True)."
+        )
+    return loss
+
+
+def _loss_object(identifier: Any) -> Any:
+    """A `keras.losses.Loss` (or its serialized config), or a plain loss function."""
+    if isinstance(identifier, (dict, keras.losses.Loss)):
+        return nbdetect_losses.get(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(
+        f"RetinaNet.compile() got the loss {identifier!r}; expected a name such as 'focal' "
+        "or 'smoothl1', a keras.losses.Loss, or a function (y_true, y_pred) -> loss per anchor."
+    )
+
+
+def _per_anchor(loss: Any, y_true: Any, y_pred: Any) -> Any:
+    """The loss of each anchor, `[B, A]`: a Keras loss unreduced, or a loss function."""
+    values = (
+        loss.call(y_true, y_pred) if isinstance(loss, keras.losses.Loss) else loss(y_true, y_pred)
+    )
+    values = ops.cast(values, "float32")
+    return ops.sum(values, axis=-1) if len(values.shape) == 3 else values
+
+
+def _check_head_width(name: str, output: Any, expected: int, what: str) -> None:
+    if output.shape[-1] != expected:
+        raise ValueError(
+            f"RetinaNet's {name} outputs {output.shape[-1]} channels; expected {expected} "
+            f"(anchors per location x {what}). Build it with output_filters={expected}."
+        )
+
+
+def _check_anchor_count(expected: int | None, actual: int | None, image_shape: tuple) -> None:
+    if expected is not None and actual is not None and expected != actual:
+        raise ValueError(
+            f"RetinaNet predicts for {actual} anchors but its anchor generator makes "
+            f"{expected} for {image_shape[0]}x{image_shape[1]} images. The backbone's "
+            "feature maps must be ceil(size / stride) at strides 8, 16 and 32 "
+            "(e.g. 'same' padding for stride-2 convolutions)."
+        )
+
+
+def _image_size(images: Any, image_shape: Any, caller: str) -> tuple[Any, Any]:
+    if image_shape is not None:
+        return image_shape[0], image_shape[1]
+    if images is None:
+        raise ValueError(
+            f"RetinaNet.{caller}() needs the images (or image_shape=(height, width)) the "
+            "predictions were made on: anchors depend on the image size."
+        )
+    shape = ops.shape(images)
+    if len(shape) != 4:
+        raise ValueError(
+            f"RetinaNet.{caller}() got images of shape {tuple(shape)}; expected a batch "
+            "[batch, height, width, channels]."
+        )
+    return shape[1], shape[2]
+
+
+def _shape_argument(height: Any, width: Any) -> Any:
+    """`(H, W)` for a decoder's `image_shape`: a tuple of ints, or one int32 tensor.
+
+    Keras layers refuse arguments that mix Python numbers and tensors.
+    """
+    if isinstance(height, int) and isinstance(width, int):
+        return (height, width)
+    return ops.stack([ops.cast(height, "int32"), ops.cast(width, "int32")])
+
+
+def _image_batch_shape(x: Any) -> tuple | None:
+    """The `(H, W, C)` of the images `predict` gets, when known before it runs."""
+    if isinstance(x, dict):
+        x = x.get("images")
+    elif isinstance(x, (tuple, list)) and x:
+        x = x[0]
+    spec = getattr(x, "element_spec", None)
+    if spec is not None:  # a tf.data.Dataset
+        return _image_batch_shape(spec)
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 4:
+        return None
+    return tuple(shape[1:])
+
+
+def _clip_yxyx(boxes: Any, height: Any, width: Any) -> Any:
+    height = ops.cast(height, "float32")
+    width = ops.cast(width, "float32")
+    y1, x1, y2, x2 = ops.unstack(boxes, 4, axis=-1)
+    return ops.stack(
+        [
+            ops.clip(y1, 0.0, height),
+            ops.clip(x1, 0.0, width),
+            ops.clip(y2, 0.0, height),
+            ops.clip(x2, 0.0, width),
+        ],
+        axis=-1,
+    )
+
+
+def _dense_targets(y: Any) -> dict:
+    if not isinstance(y, dict) or "boxes" not in y or not ({"classes", "labels"} & set(y)):
+        got = sorted(y) if isinstance(y, dict) else type(y).__name__
+        raise ValueError(
+            f"RetinaNet got targets {got}; expected {{'boxes': [batch, N, 4], 'classes': "
+            "[batch, N]}} in the model's bounding_box_format (dense padded with -1, or "
+            "ragged), e.g. fit(images, bounding_box.to_dense(bounding_boxes))."
+        )
+    targets = {"boxes": y["boxes"], "classes": y["classes"] if "classes" in y else y["labels"]}
+    if any(tensors.is_ragged(value) for value in targets.values()):
+        targets = to_dense(targets)
+    return targets
+
+
+def _unpack_images(data: Any) -> Any:
+    if isinstance(data, dict) and "images" in data:
+        return data["images"]
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if isinstance(x, dict) and "images" in x:
+        return x["images"]
+    return x
+
+
+def _unpack_training_data(data: Any) -> Any:
+    """`{"images", "bounding_boxes"}` batches (KerasCV's layout) as `(images, boxes)`."""
+    if isinstance(data, dict) and "images" in data:
+        return data["images"], data["bounding_boxes"]
+    return data

@@ -1,0 +1,80 @@
+"""RetinaNet on the JAX backend (Colab TPUs have no TensorFlow): build, train, predict.
+
+Runs only under `KERAS_BACKEND=jax` (CI runs it as a separate step):
+
+    KERAS_BACKEND=jax python -m pytest tests/models/test_retinanet_jax.py
+"""
+
+import keras
+import numpy as np
+import pytest
+from retinanet_cases import compiled, tiny_retinanet, two_image_batch
+
+from nbdetect.layers import MultiClassNonMaxSuppression
+from nbdetect.models import RetinaNet
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="JAX backend tests: run with KERAS_BACKEND=jax"
+)
+
+
+def test_jit_compiled_training_and_prediction():
+    model = compiled(tiny_retinanet(), box_loss="giou")
+    assert model.jit_compile  # Keras' default on JAX: the steps run under jax.jit
+    images, targets = two_image_batch()
+    history = model.fit(images, targets, epochs=2, verbose=0).history
+    assert np.isfinite(history["loss"]).all() and history["loss"][1] < history["loss"][0]
+    assert history["box_loss"][0] > 0 and history["classification_loss"][0] > 0
+
+    model.prediction_decoder = MultiClassNonMaxSuppression(
+        "xywh", from_logits=True, iou_threshold=0.5, confidence_threshold=0.0
+    )
+    detections = model.predict(images, verbose=0)
+    assert detections["boxes"].shape == (2, 100, 4)
+    assert detections["num_detections"].tolist() == [100, 100]
+    raw = model.predict_raw(images, verbose=0)
+    decoded = model.decode_predictions(raw, images)
+    np.testing.assert_allclose(np.asarray(decoded["boxes"]), detections["boxes"], atol=1e-4)
+
+
+def test_empty_batch_trains_finitely():
+    model = compiled(tiny_retinanet())
+    images, _ = two_image_batch()
+    empty = {"boxes": -np.ones((2, 4, 4), "float32"), "classes": -np.ones((2, 4), "float32")}
+    history = model.fit(images, empty, epochs=2, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+
+
+def test_predict_on_several_image_sizes():
+    model = tiny_retinanet()
+    for size in [(64, 64), (72, 100)]:
+        assert model.predict(np.zeros((2, *size, 3), "float32"), verbose=0)["boxes"].shape == (
+            2,
+            100,
+            4,
+        )
+
+
+def test_save_and_load(tmp_path):
+    model = compiled(tiny_retinanet())
+    images, targets = two_image_batch()
+    model.fit(images, targets, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(
+        np.asarray(loaded(images)["classification"]), np.asarray(model(images)["classification"])
+    )
+
+
+def test_keras_applications_backbone():
+    model = RetinaNet.from_preset(
+        "mobilenet_v3_small",
+        num_classes=3,
+        bounding_box_format="xywh",
+        num_filters=16,
+        num_head_conv_layers=1,
+    )
+    compiled(model)
+    images, targets = two_image_batch(size=(64, 96))
+    assert np.isfinite(model.fit(images, targets, epochs=2, verbose=0).history["loss"]).all()
+    assert model.predict(images, verbose=0)["boxes"].shape == (2, 100, 4)
