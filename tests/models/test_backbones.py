@@ -75,6 +75,30 @@ def test_config_round_trip_keeps_freezing():
     assert frozen_weight_names(clone) == frozen_weight_names(backbone)
 
 
+def test_batchnorm_momentum():
+    def momenta(backbone):
+        return {
+            layer.momentum
+            for layer in backbone.layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        }
+
+    # From scratch, moving statistics must follow the training within tens of steps.
+    assert momenta(Backbone("mobilenet_v3_small")) == {0.9}
+    assert momenta(Backbone("mobilenet_v3_small", batchnorm_momentum=0.99)) == {0.99}
+
+
+def test_pretrained_momentum_survives_a_reload(tmp_path):
+    classifier = keras.applications.MobileNetV3Small(
+        include_top=False, weights=None, input_shape=(None, None, 3)
+    )
+    path = str(tmp_path / "notop.weights.h5")
+    classifier.save_weights(path)
+    backbone = Backbone("mobilenet_v3_small", pretrained_weights=path)
+    assert backbone.batchnorm_momentum == 0.999  # MobileNetV3's own
+    assert Backbone.from_config(backbone.get_config()).batchnorm_momentum == 0.999
+
+
 def test_unknown_architecture_and_stages():
     with pytest.raises(ValueError, match="available: efficientnetv2_b0"):
         Backbone("vgg16")

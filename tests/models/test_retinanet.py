@@ -385,3 +385,33 @@ def test_predict_of_a_dataset_with_targets():
     images, targets = two_image_batch()
     dataset = tf.data.Dataset.from_tensor_slices((images, to_dense(targets))).batch(1)
     assert model.predict(dataset, verbose=0)["num_detections"].shape == (2,)
+
+
+def test_xla_compiled_steps():
+    model = compiled(tiny_retinanet(), jit_compile=True, box_loss="giou")
+    images, targets = two_image_batch()
+    assert model.jit_compile
+    assert np.isfinite(model.fit(images, targets, epochs=2, verbose=0).history["loss"]).all()
+    assert model.predict(images, verbose=0)["boxes"].shape == (2, 100, 4)
+
+
+def test_mixed_bfloat16_policy():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = compiled(tiny_retinanet())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    images, targets = two_image_batch()
+    raw = model(images)
+    assert raw["box"].dtype == "float32" and raw["classification"].dtype == "float32"
+    assert model.classification_head.conv_layers[0].compute_dtype == "bfloat16"
+    assert np.isfinite(model.fit(images, targets, epochs=2, verbose=0).history["loss"]).all()
+    assert model.predict(images, verbose=0)["confidence"].dtype == np.float32
+
+
+def test_predict_on_batch_takes_a_second_image_size():
+    # EvaluateCOCOMetricsCallback predicts batch by batch; evaluation data may mix sizes.
+    model = compiled(tiny_retinanet())
+    for size in ((64, 64), (96, 128), (64, 64)):
+        detections = model.predict_on_batch(np.zeros((1, *size, 3), "float32"))
+        assert detections["boxes"].shape == (1, model.prediction_decoder.max_detections, 4)

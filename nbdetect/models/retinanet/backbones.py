@@ -117,6 +117,11 @@ class Backbone(keras.Model):
         freeze_batchnorm: run every BatchNorm layer in inference mode with fixed
             statistics and scale. Default: True with pretrained weights (False without:
             a random network needs its BatchNorm to train).
+        batchnorm_momentum: momentum of the BatchNorm moving averages. Default: 0.9
+            without pretrained weights, else the architecture's own (0.99 to 0.999, for
+            ImageNet statistics). From scratch, 0.999 would leave the statistics that
+            `predict()` uses near their initial values for thousands of steps, and the
+            detections meaningless while the training loss looks fine.
         **kwargs: passed to `keras.Model` (`name`, `trainable`).
 
     Example:
@@ -135,6 +140,7 @@ class Backbone(keras.Model):
         pretrained_weights: str | None = None,
         trainable_stages: int | None = None,
         freeze_batchnorm: bool | None = None,
+        batchnorm_momentum: float | None = None,
         **kwargs: Any,
     ) -> None:
         if architecture not in ARCHITECTURES:
@@ -149,6 +155,8 @@ class Backbone(keras.Model):
             trainable_stages = 3 if pretrained else 5
         if freeze_batchnorm is None:
             freeze_batchnorm = pretrained
+        if batchnorm_momentum is None and not pretrained:
+            batchnorm_momentum = 0.9
         if not 0 <= trainable_stages <= 5:
             raise ValueError(
                 f"Backbone got trainable_stages={trainable_stages}; expected 0 (all frozen) "
@@ -181,6 +189,17 @@ class Backbone(keras.Model):
         self.trainable_stages = int(trainable_stages)
         self.freeze_batchnorm = bool(freeze_batchnorm)
         _freeze(classifier.layers, starts, self.trainable_stages, self.freeze_batchnorm)
+        batchnorms = [
+            layer
+            for layer in classifier.layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
+        for layer in batchnorms:
+            if batchnorm_momentum is not None:
+                layer.momentum = float(batchnorm_momentum)
+        # Recorded as applied, so that a reloaded model (built without the pretrained
+        # weights) keeps the architecture's momentum rather than the from-scratch default.
+        self.batchnorm_momentum = batchnorms[0].momentum if batchnorms else None
 
     def get_config(self) -> dict:
         """The constructor arguments (weights not included: see the class docstring)."""
@@ -191,6 +210,7 @@ class Backbone(keras.Model):
             "pretrained_weights": None,
             "trainable_stages": self.trainable_stages,
             "freeze_batchnorm": self.freeze_batchnorm,
+            "batchnorm_momentum": self.batchnorm_momentum,
         }
 
     @classmethod

@@ -42,8 +42,8 @@ class RetinaNet(keras.Model):
     """RetinaNet: backbone, feature pyramid P3-P7, and class and box subnets on every level.
 
     A drop-in for `keras_cv.models.RetinaNet` (same constructor, `from_preset`, `compile`,
-    `fit`, `predict` and `prediction_decoder`), written in `keras.ops` so that it runs on
-    the TensorFlow, JAX and PyTorch backends and compiles with XLA.
+    `fit`, `predict` and `prediction_decoder`), written in `keras.ops`: it runs on the
+    TensorFlow and JAX backends (TPUs included) and its steps compile with XLA.
 
     - Calling the model, `model(images)`, returns the raw head outputs
       `{"box": [B, A, 4], "classification": [B, A, num_classes]}`: box offsets from the
@@ -246,14 +246,10 @@ class RetinaNet(keras.Model):
             >>> detections = model.decode_predictions(raw, images)
         """
         height, width = _image_size(images, image_shape, "decode_predictions")
-        anchors = self._anchors_yxyx(height, width)
-        _check_anchor_count(anchors.shape[0], predictions["box"].shape[1], (height, width))
-        boxes = decode_deltas_to_boxes(anchors, predictions["box"], self.label_encoder.box_variance)
-        boxes = _clip_yxyx(boxes, height, width)
         decoder = self.prediction_decoder
         decoder_format = getattr(decoder, "bounding_box_format", self.bounding_box_format)
-        boxes = convert_format(
-            boxes, source="yxyx", target=decoder_format, image_shape=(height, width)
+        boxes = self.decode_boxes(
+            predictions, image_shape=(height, width), bounding_box_format=decoder_format
         )
         scores = ops.convert_to_tensor(predictions["classification"], "float32")
         detections = decoder(boxes, scores, image_shape=_shape_argument(height, width))
@@ -266,6 +262,44 @@ class RetinaNet(keras.Model):
                 image_shape=(height, width),
             )
         return detections
+
+    def decode_boxes(
+        self,
+        predictions: dict,
+        images: Any = None,
+        image_shape: Sequence[int] | None = None,
+        bounding_box_format: str | None = None,
+    ) -> Any:
+        """The box of every anchor from raw head outputs, clipped to the image: no NMS.
+
+        `decode_predictions` runs NMS on these boxes; threshold sweeps (the NMS explorer,
+        `nbdetect.layers.NMSCandidates`) keep them and run only the selection.
+
+        Args:
+            predictions: `{"box": [B, A, 4], ...}` as `predict_raw()` returns them.
+            images: the `[B, H, W, C]` images (only their size is read), or
+            image_shape: their `(H, W)`.
+            bounding_box_format: the format of the result; default: the model's.
+
+        Returns:
+            `[B, A, 4]` boxes, a tensor of the backend.
+
+        Example:
+            >>> raw = model.predict_raw(images)
+            >>> model.decode_boxes(raw, images).shape
+            TensorShape([4, 49104, 4])
+        """
+        height, width = _image_size(images, image_shape, "decode_boxes")
+        anchors = self._anchors_yxyx(height, width)
+        _check_anchor_count(anchors.shape[0], predictions["box"].shape[1], (height, width))
+        boxes = decode_deltas_to_boxes(anchors, predictions["box"], self.label_encoder.box_variance)
+        boxes = _clip_yxyx(boxes, height, width)
+        return convert_format(
+            boxes,
+            source="yxyx",
+            target=bounding_box_format or self.bounding_box_format,
+            image_shape=(height, width),
+        )
 
     def predict_step(self, *args: Any) -> Any:
         """Keras' predict step, then `decode_predictions` (unless in `predict_raw`)."""
@@ -306,6 +340,11 @@ class RetinaNet(keras.Model):
         return super().predict(
             x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
         )
+
+    def predict_on_batch(self, x: Any) -> dict:
+        """`predict` for one batch, as `keras.Model.predict_on_batch`; any image size."""
+        self._retrace_for_new_image_size(x)
+        return super().predict_on_batch(x)
 
     def predict_raw(
         self,
