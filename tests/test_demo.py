@@ -2,11 +2,13 @@
 
 import json
 
+import keras
 import numpy as np
+import pytest
 from PIL import Image
 
 from nbdetect import cli
-from nbdetect.demo import build_demo_model, demo_datasets
+from nbdetect.demo import TrainingBudget, build_demo_model, decoded_with, demo_datasets
 from nbdetect.metrics import METRIC_NAMES
 
 
@@ -17,8 +19,8 @@ def test_demo_command_writes_gallery_metrics_and_model(tmp_path, capsys):
             "demo",
             "--output",
             str(output),
-            "--minutes",
-            "0.05",
+            "--steps",
+            "3",
             "--batch-size",
             "4",
             "--train-examples",
@@ -36,7 +38,9 @@ def test_demo_command_writes_gallery_metrics_and_model(tmp_path, capsys):
     history = json.loads((output / "history.json").read_text())
     assert {"loss", "box_loss", "classification_loss"} <= set(history)
     assert (output / "model.keras").stat().st_size > 1_000_000
-    assert "mAP@[.5:.95]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "mAP@[.5:.95]" in out
+    assert "3 training steps" in out
 
 
 def test_demo_data_and_model_fit_together():
@@ -51,3 +55,44 @@ def test_demo_data_and_model_fit_together():
     locations = sum((256 // stride) ** 2 for stride in (8, 16, 32, 64, 128))
     assert raw["box"].shape == (2, 9 * locations, 4)
     assert np.isfinite(raw["box"]).all()
+
+
+def tiny_regression():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    data = np.ones((64, 2), "float32"), np.ones((64, 1), "float32")
+    return model, data
+
+
+def test_step_budget_stops_fit_and_decays_the_learning_rate():
+    model, (x, y) = tiny_regression()
+    budget = TrainingBudget(steps=10, minutes=60, decay_at=0.5)
+    model.fit(x, y, batch_size=4, epochs=100, callbacks=[budget], verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 10
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+
+
+def test_time_budget_caps_a_step_budget():
+    model, (x, y) = tiny_regression()
+    budget = TrainingBudget(steps=10**9, minutes=1e-9)
+    model.fit(x, y, batch_size=4, epochs=100, callbacks=[budget], verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 1
+
+
+def test_budget_arguments_are_checked():
+    with pytest.raises(ValueError, match="neither steps nor minutes"):
+        TrainingBudget()
+    with pytest.raises(ValueError, match="steps=0"):
+        TrainingBudget(steps=0)
+
+
+def test_decoded_with_restores_the_model_decoder():
+    model = build_demo_model(7)
+    decoder = model.prediction_decoder
+    images = np.zeros((1, 128, 128, 3), "float32")
+    with decoded_with(model, confidence_threshold=0.0, max_detections=5):
+        assert model.prediction_decoder is not decoder
+        # An untrained model scores every anchor near the 0.01 prior: all 5 are kept.
+        assert model.predict(images, verbose=0)["num_detections"].tolist() == [5]
+    assert model.prediction_decoder is decoder
+    assert model.predict(images, verbose=0)["num_detections"].tolist() == [0]

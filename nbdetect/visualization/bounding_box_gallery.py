@@ -159,7 +159,7 @@ def plot_bounding_box_gallery(
         # Lines and labels are sized for the image as given, then enlarged with it.
         font_px = labels.font_size(image.shape, font_scale) * factor
         thickness = line_thickness * max(1, round(longest / _LINE_REFERENCE_PX)) * factor
-        image = _to_uint8_rgb(image, low, high).repeat(factor, 0).repeat(factor, 1)
+        image = to_uint8_rgb(image, low, high).repeat(factor, 0).repeat(factor, 1)
         layers = []
         for box_set in sets:
             image_boxes = box_set.per_image[index]
@@ -196,7 +196,7 @@ def plot_bounding_box_gallery(
     )
 
 
-def _to_uint8_rgb(image: np.ndarray, low: float, high: float) -> np.ndarray:
+def to_uint8_rgb(image: np.ndarray, low: float, high: float) -> np.ndarray:
     """Map `[low, high]` to [0, 255] so box colours, given in [0, 255], mean what they say."""
     scaled = (image.astype(np.float32) - low) * (255 / (high - low))
     scaled = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)

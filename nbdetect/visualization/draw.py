@@ -181,6 +181,8 @@ def draw_on_image(
             if rectangle is not None:
                 draw.rectangle(rectangle, outline=layer.color, width=line_thickness)
                 pending_labels.append((layer, index, rectangle))
+    # Across layers too: ground truth first, then detections from the lowest score up.
+    pending_labels.sort(key=_label_rank)
     for layer, index, rectangle in pending_labels:
         confidence = None if layer.boxes.confidence is None else layer.boxes.confidence[index]
         class_id = int(layer.boxes.classes[index])
@@ -202,6 +204,12 @@ def draw_on_image(
     result = image.copy()
     result[changed] = drawn[changed].astype(image.dtype)
     return result
+
+
+def _label_rank(pending: tuple) -> float:
+    layer, index, _ = pending
+    confidence = layer.boxes.confidence
+    return -np.inf if confidence is None else float(confidence[index])
 
 
 def _pixel_rectangle(box, height, width, thickness):

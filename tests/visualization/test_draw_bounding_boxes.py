@@ -293,3 +293,23 @@ def test_clear_errors(images, boxes, kwargs, message):
     arguments = {"color": RED, "bounding_box_format": "xywh", **kwargs}
     with pytest.raises(ValueError, match=message):
         draw_bounding_boxes(images, boxes, **arguments)
+
+
+def test_best_detection_label_is_drawn_on_top_of_others_on_the_same_box():
+    # Per-class NMS keeps runner-up classes on the same box; the best must stay readable.
+    image = np.zeros((96, 96, 3), np.uint8)
+    box = [[20.0, 30.0, 50.0, 40.0]]
+
+    def drawn(classes, scores):
+        predictions = {
+            "boxes": np.array(box * len(classes), np.float32),
+            "classes": np.array(classes, np.float32),
+            "confidence": np.array(scores, np.float32),
+        }
+        return draw_bounding_boxes(
+            image, predictions, color=(0, 114, 178), bounding_box_format="xywh"
+        )
+
+    best_alone = drawn([1], [0.9])
+    for order in (([1, 2], [0.9, 0.4]), ([2, 1], [0.4, 0.9])):
+        np.testing.assert_array_equal(drawn(*order), best_alone)
