@@ -18,7 +18,7 @@ examples) or set to -1 with their classes (dense). Fills are constant (0) by def
 The geometric layers are nbdetect's own; the colour layers wrap Keras core's.
 """
 
-import importlib
+from nbdetect.utils.lazy import lazy_attributes
 
 # Augmentation runs in tf.data and imports TensorFlow; non-max suppression is keras.ops
 # only. Names load on first use, so `from nbdetect.layers import
@@ -43,19 +43,10 @@ _MODULES = {
     "Resizing": "resizing",
     "MultiClassNonMaxSuppression": "non_max_suppression",
     "NonMaxSuppression": "non_max_suppression",
+    "NMSCandidates": "nms_candidates",
 }
 
 __all__ = sorted(_MODULES)
 
 
-def __getattr__(name: str):
-    if name in _MODULES:
-        module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nbdetect.layers' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_MODULES))
+__getattr__, __dir__ = lazy_attributes(__name__, _MODULES, globals())

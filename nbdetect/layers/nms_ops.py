@@ -95,14 +95,69 @@ def greedy_nms(
         >>> ops.convert_to_numpy(out["box_indices"])
         array([[ 0,  2, -1, -1]], dtype=int32)
     """
+    candidates = top_candidates(
+        boxes,
+        scores,
+        from_logits=from_logits,
+        class_agnostic=class_agnostic,
+        pre_nms_top_k=pre_nms_top_k,
+    )
+    return select_candidates(
+        candidates,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        max_detections=max_detections,
+        max_detections_per_class=max_detections_per_class,
+    )
+
+
+def top_candidates(
+    boxes: Any,
+    scores: Any,
+    *,
+    from_logits: bool = False,
+    class_agnostic: bool = False,
+    pre_nms_top_k: int = DEFAULT_PRE_NMS_TOP_K,
+) -> dict[str, Any]:
+    """Step 1 of `greedy_nms`: the best (box, class) pairs of each image, best first.
+
+    The result does not depend on the thresholds, so a threshold sweep (the NMS explorer)
+    computes it once and calls `select_candidates` for each setting: together they give
+    exactly `greedy_nms`.
+
+    Args:
+        boxes: `[B, N, 4]` two-corner boxes, as for `greedy_nms`.
+        scores: `[B, N, C]` probabilities, or logits with `from_logits=True`.
+        from_logits: apply a sigmoid to `scores` first.
+        class_agnostic: rank boxes by their best class instead of ranking pairs.
+        pre_nms_top_k: how many pairs (or boxes) per image to keep.
+
+    Returns:
+        `{"boxes": [B, K, 4], "scores": [B, K] probabilities, "classes": [B, K] int32,
+        "box_indices": [B, K] int32 (into N), "num_classes": C, "class_agnostic": bool}`
+        with `K = min(pre_nms_top_k, N * C)` (`min(pre_nms_top_k, N)` class-agnostic).
+
+    Example:
+        >>> cands = top_candidates(np.zeros((1, 3, 4)), np.ones((1, 3, 2)), pre_nms_top_k=4)
+        >>> ops.convert_to_numpy(cands["classes"]).tolist()
+        [[0, 0, 0, 1]]
+    """
     boxes = ops.cast(boxes, "float32")
     scores = ops.cast(scores, "float32")
     num_boxes, num_classes = scores.shape[1], scores.shape[2]
     k = min(pre_nms_top_k, num_boxes * num_classes)
-    if k == 0:
-        return _nothing(ops.shape(scores)[0], max_detections)
     if class_agnostic:
         k = min(k, num_boxes)
+    if k == 0:
+        empty_int = ops.zeros((ops.shape(scores)[0], 0), "int32")
+        return {
+            "boxes": ops.zeros((ops.shape(scores)[0], 0, 4), "float32"),
+            "scores": ops.zeros((ops.shape(scores)[0], 0), "float32"),
+            "classes": empty_int,
+            "box_indices": empty_int,
+            "num_classes": num_classes,
+            "class_agnostic": class_agnostic,
+        }
     if from_logits:
         # On the whole tensor, as KerasCV does: TensorFlow's vectorized sigmoid can round
         # an element differently depending on its position, and this gives its exact
@@ -118,7 +173,44 @@ def greedy_nms(
         )
     else:
         candidate_scores, candidate_boxes_index, candidate_classes = _top_pairs(scores, best, k)
-    candidate_boxes = gather_rows(boxes, candidate_boxes_index)
+    return {
+        "boxes": gather_rows(boxes, candidate_boxes_index),
+        "scores": candidate_scores,
+        "classes": candidate_classes,
+        "box_indices": candidate_boxes_index,
+        "num_classes": num_classes,
+        "class_agnostic": class_agnostic,
+    }
+
+
+def select_candidates(
+    candidates: dict[str, Any],
+    *,
+    iou_threshold: Any,
+    score_threshold: Any,
+    max_detections: int,
+    max_detections_per_class: int | None = None,
+) -> dict[str, Any]:
+    """Steps 2 and 3 of `greedy_nms`: greedy selection among `top_candidates`' pairs.
+
+    Args:
+        candidates: the output of `top_candidates` (only its `"boxes"`, `"scores"`,
+            `"classes"` and `"box_indices"` need be tensors).
+        iou_threshold: a float or scalar tensor in `[0, 1]`.
+        score_threshold: a float or scalar tensor, compared with probabilities.
+        max_detections: the number of output slots per image.
+        max_detections_per_class: at most this many boxes per class, or `None`.
+
+    Returns:
+        What `greedy_nms` returns.
+    """
+    candidate_scores = candidates["scores"]
+    candidate_classes = candidates["classes"]
+    class_agnostic = candidates["class_agnostic"]
+    num_classes = candidates["num_classes"]
+    k = candidate_scores.shape[1]
+    if k == 0:
+        return _nothing(ops.shape(candidate_scores)[0], max_detections)
 
     # The per-class cap binds only if a class can keep more candidates than both the cap
     # and the output slots. Selection is in score order, so capping the greedy result is
@@ -129,7 +221,7 @@ def greedy_nms(
         and max_detections_per_class < min(k, max_detections)
     )
     keep = _greedy_keep(
-        candidate_boxes,
+        candidates["boxes"],
         None if class_agnostic else candidate_classes,
         ops.greater(candidate_scores, score_threshold),
         iou_threshold,
@@ -142,7 +234,7 @@ def greedy_nms(
         keep = ops.logical_and(keep, kept_so_far <= max_detections_per_class)
 
     return _compact(
-        keep, candidate_boxes_index, candidate_classes, candidate_scores, max_detections
+        keep, candidates["box_indices"], candidate_classes, candidate_scores, max_detections
     )
 
 

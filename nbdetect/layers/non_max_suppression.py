@@ -100,11 +100,7 @@ def batched_nms(
     boxes = ops.convert_to_tensor(boxes, "float32")
     scores = ops.convert_to_tensor(scores, "float32")
     _check_shapes(caller, boxes, scores)
-    corners = convert_format(
-        boxes,
-        source=bounding_box_format,
-        target="rel_yxyx" if is_relative(bounding_box_format) else "yxyx",
-    )
+    corners = to_corners(boxes, bounding_box_format)
     options = dict(
         max_detections=max_detections,
         max_detections_per_class=max_detections_per_class,
@@ -131,6 +127,16 @@ def batched_nms(
         "num_detections": selected["num_detections"],
         "box_indices": box_indices,
     }
+
+
+def to_corners(boxes: Any, bounding_box_format: str) -> Any:
+    """Boxes as NMS compares them: `yxyx`, or `rel_yxyx` for relative formats.
+
+    Relative boxes are compared in relative coordinates, as KerasCV does: no image size
+    is needed.
+    """
+    target = "rel_yxyx" if is_relative(bounding_box_format) else "yxyx"
+    return convert_format(boxes, source=bounding_box_format, target=target)
 
 
 def _jax_tracing(x):
