@@ -23,7 +23,8 @@ class EvaluateCOCOMetricsCallback(keras.callbacks.Callback):
     Args:
         data: a `tf.data.Dataset` or any iterable of `(images, y_true)` batches (extra
             tuple entries are ignored) or of `{"images", "bounding_boxes"}` dicts; it is
-            iterated once per evaluation.
+            iterated once per evaluation. Arrays `(images, y_true)`, as Keras'
+            `validation_data` takes them, are evaluated in batches of 32.
         bounding_box_format: format of the boxes in `y_true` and in the predictions.
         evaluate_freq: evaluate after every `evaluate_freq`-th epoch (1: every epoch).
         prefix: prepended to each metric's name in the logs, e.g. `"val_"`.
@@ -59,7 +60,7 @@ class EvaluateCOCOMetricsCallback(keras.callbacks.Callback):
                 f"EvaluateCOCOMetricsCallback got evaluate_freq={evaluate_freq!r}; expected "
                 "a positive whole number of epochs (1 evaluates after every epoch)."
             )
-        self.data = data
+        self.data = _as_batches(data)
         self.evaluator = COCOEvaluator(bounding_box_format, class_ids, image_shape)
         self.evaluate_freq = evaluate_freq
         self.prefix = prefix
@@ -90,6 +91,23 @@ class EvaluateCOCOMetricsCallback(keras.callbacks.Callback):
         if progbar is not None:
             progbar.update(step, finalize=True)
         return self.evaluator.compute()
+
+
+def _as_batches(data: Any, batch_size: int = 32) -> Any:
+    """`data` itself, or batches of it when it is one `(images, y_true)` pair of arrays."""
+    if (
+        isinstance(data, tuple)
+        and len(data) == 2
+        and len(getattr(data[0], "shape", ())) == 4
+        and isinstance(data[1], Mapping)
+    ):
+        images, y_true = data
+        count = images.shape[0]
+        return [
+            (images[i : i + batch_size], {k: v[i : i + batch_size] for k, v in y_true.items()})
+            for i in range(0, count, batch_size)
+        ]
+    return data
 
 
 def _split(batch: Any) -> tuple[Any, Any]:

@@ -143,3 +143,13 @@ def test_rejects_batches_it_cannot_split():
         callback.evaluate()
     with pytest.raises(ValueError, match="evaluate_freq=0"):
         EvaluateCOCOMetricsCallback([], "xywh", evaluate_freq=0)
+
+
+def test_arrays_as_keras_validation_data_are_batched():
+    from nbdetect.callbacks.evaluate_coco_metrics import _as_batches
+
+    images = np.zeros((70, 8, 8, 3), "float32")
+    y_true = {"boxes": np.zeros((70, 2, 4), "float32"), "classes": np.zeros((70, 2), "float32")}
+    batches = _as_batches((images, y_true))
+    assert [len(batch[0]) for batch in batches] == [32, 32, 6]
+    assert batches[2][1]["boxes"].shape == (6, 2, 4)

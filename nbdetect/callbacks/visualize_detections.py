@@ -1,0 +1,322 @@
+"""Plotting a model's detections on a fixed batch at the end of epochs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from nbdetect.bounding_box.formats import check_format
+from nbdetect.callbacks import notebook_display
+from nbdetect.utils import tensors
+
+ClassMapping = Mapping[int, str] | Sequence[str]
+
+
+class VisualizeDetections(keras.callbacks.Callback):
+    """After every few epochs, plot ground truth and the model's predictions on fixed images.
+
+    The callback at the end of KerasCV's object detection guide, as a library callback. At
+    the start of training it takes the first `rows * cols` images (and their boxes) from
+    `data` and keeps them, so every plot shows the same images and you can watch the
+    detections improve. After each due epoch it predicts on them with the model's own
+    predict step (any backend, TPU and JAX included) and draws them with
+    `nbdetect.visualization.plot_bounding_box_gallery`.
+
+    In a Jupyter kernel (JupyterLab, Notebook, Colab, VS Code) the plot is shown in the
+    cell's output and replaced in place after each epoch, not appended. In a terminal or a
+    script nothing is shown: the plot is saved to `path` when one is given.
+
+    Args:
+        data: where the images come from: a `tf.data.Dataset` (or any iterable) of
+            `(images, y_true)` batches or of `{"images", "bounding_boxes"}` dicts, one such
+            batch itself, or just a batch of images (no ground truth is then drawn).
+        bounding_box_format: format of the boxes in `data` and of the model's predictions.
+        class_mapping: class names, `{id: name}` or a list indexed by class id.
+        value_range: `(low, high)` pixel values of black and full intensity in the images.
+        rows: rows of the plot.
+        cols: columns of the plot.
+        scale: size of a cell's longer side, in inches.
+        font_scale: label size; at 1.0 text is 1/16 of the image's longer side.
+        path: where to save each plot as PNG; a `{epoch}` in it is replaced by the epoch
+            (1-based), otherwise the file is overwritten each time.
+        every: plot after every `every`-th epoch.
+        dpi: resolution of the plot, in dots per inch.
+
+    Attributes:
+        last_png: the latest plot as PNG bytes (`None` before the first).
+        images: the images the callback plots, once training has started.
+
+    Raises:
+        ValueError: a bad box format, value range, grid, `every` or `dpi`; or `data` in a
+            form it cannot take images from.
+
+    Example:
+        >>> model.fit(
+        ...     train_ds,
+        ...     epochs=10,
+        ...     callbacks=[VisualizeDetections(eval_ds, "xywh", class_mapping=class_names)],
+        ... )
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        bounding_box_format: str,
+        class_mapping: ClassMapping | None = None,
+        value_range: tuple[float, float] = (0, 255),
+        rows: int = 2,
+        cols: int = 2,
+        scale: float = 4,
+        font_scale: float = 0.7,
+        path: str | os.PathLike | None = None,
+        every: int = 1,
+        dpi: float = 100,
+    ) -> None:
+        super().__init__()
+        caller = "VisualizeDetections"
+        self.bounding_box_format = check_format(bounding_box_format, caller=caller)
+        self.value_range = check_value_range(value_range, caller)
+        check_positive_int(rows, "rows", caller, "a whole number of rows, e.g. 2")
+        check_positive_int(cols, "cols", caller, "a whole number of columns, e.g. 2")
+        check_positive_int(every, "every", caller, "a whole number of epochs (1: every epoch)")
+        check_positive_number(scale, "scale", caller, "inches per image, e.g. 4")
+        check_positive_number(font_scale, "font_scale", caller, "e.g. 0.7")
+        check_positive_number(dpi, "dpi", caller, "dots per inch, e.g. 100")
+        self.data = data
+        self.class_mapping = class_mapping
+        self.rows, self.cols = rows, cols
+        self.scale, self.font_scale, self.dpi = scale, font_scale, dpi
+        self.path = path
+        self.every = every
+        self.images: Any = None
+        self.y_true: dict | None = None
+        self.last_png: bytes | None = None
+        self._slot: notebook_display.DisplaySlot | None = None
+        if not is_iterable_source(data) or isinstance(data, list):
+            # Taken now, so that bad data is reported before training.
+            self.images, self.y_true = take_images(data, rows * cols, caller)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Take the images to plot (once) and prepare the notebook output."""
+        if self.images is None:
+            self.images, self.y_true = take_images(
+                self.data, self.rows * self.cols, "VisualizeDetections"
+            )
+        self._slot = notebook_display.DisplaySlot() if notebook_display.in_kernel() else None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Predict and plot when this epoch is due."""
+        if (epoch + 1) % self.every:
+            return
+        if self._slot is None and self.path is None:
+            return  # nothing would be shown nor saved
+        self.last_png = self.render(epoch + 1)
+        if self.path is not None:
+            path = os.fspath(self.path)
+            if "{epoch}" in path:
+                path = path.replace("{epoch}", str(epoch + 1))
+            with open(path, "wb") as file:
+                file.write(self.last_png)
+        if self._slot is not None:
+            caption = f"Detections after epoch {epoch + 1}"
+            self._slot.show(
+                notebook_display.RichOutput(
+                    f"<{caption}: {len(self.images)} images>",
+                    html=notebook_display.png_html(self.last_png, caption),
+                    png=self.last_png,
+                )
+            )
+
+    def render(self, epoch: int | None = None) -> bytes:
+        """Predict on the kept images with the model and plot; returns the PNG bytes."""
+        if self.images is None:
+            self.images, self.y_true = take_images(
+                self.data, self.rows * self.cols, "VisualizeDetections"
+            )
+        return render_detections(
+            self.model,
+            self.images,
+            self.y_true,
+            self.bounding_box_format,
+            class_mapping=self.class_mapping,
+            value_range=self.value_range,
+            rows=self.rows,
+            cols=self.cols,
+            scale=self.scale,
+            font_scale=self.font_scale,
+            dpi=self.dpi,
+        )
+
+
+def render_detections(
+    model: keras.Model,
+    images: Any,
+    y_true: dict | None,
+    bounding_box_format: str,
+    *,
+    class_mapping: ClassMapping | None,
+    value_range: tuple[float, float],
+    rows: int | None,
+    cols: int | None,
+    scale: float,
+    font_scale: float,
+    dpi: float,
+) -> bytes:
+    """Predict on `images` with `model` and plot truth and predictions; returns PNG bytes."""
+    from nbdetect.visualization import plot_bounding_box_gallery
+
+    figure = plot_bounding_box_gallery(
+        images,
+        value_range=value_range,
+        bounding_box_format=bounding_box_format,
+        y_true=y_true,
+        y_pred=predict_detections(model, images),
+        class_mapping=class_mapping,
+        legend=True,
+        rows=rows,
+        cols=cols,
+        scale=scale,
+        font_scale=font_scale,
+        show=False,
+        dpi=dpi,
+    )
+    return notebook_display.figure_to_png(figure, dpi)
+
+
+def predict_detections(model: keras.Model, images: Any) -> dict:
+    """The model's detections for a batch array, or for a list of images of different sizes.
+
+    Prediction runs through `model.predict` (the model's own predict step, so it works on
+    every backend and a model can prepare for a new image size); the result is numpy.
+    """
+    if not isinstance(images, list):
+        return model.predict(images, batch_size=len(images), verbose=0)
+    per_image = [model.predict(image[None], verbose=0) for image in images]
+    return {key: [prediction[key][0] for prediction in per_image] for key in per_image[0]}
+
+
+def is_iterable_source(data: Any) -> bool:
+    """Whether `data` is a dataset or iterable of batches, rather than one batch.
+
+    Tuples, dicts, arrays and tensors are one batch; a list is one batch when it starts
+    with an array (`[images, y_true]` or a list of images), else a list of batches.
+    """
+    if isinstance(data, (Mapping, tuple)) or _is_array(data):
+        return False
+    if isinstance(data, list):
+        return not data or not _is_array(data[0])
+    return hasattr(data, "__iter__")
+
+
+def _is_array(value: Any) -> bool:
+    return (
+        isinstance(value, np.ndarray)
+        or tensors.is_ragged(value)
+        or (hasattr(value, "shape") and hasattr(value, "dtype"))  # any backend tensor
+    )
+
+
+def take_images(data: Any, max_images: int, caller: str) -> tuple[Any, dict | None]:
+    """The first `max_images` images of `data` and their ground truth, as numpy.
+
+    Args:
+        data: a dataset or iterable of batches (`(images, y_true, ...)` tuples or
+            `{"images", "bounding_boxes"}` dicts, batched or single examples), one such
+            batch, or a batch of images.
+        max_images: how many images to take at most.
+        caller: the public name, for error messages.
+
+    Returns:
+        `(images, y_true)`: images as one `[N, H, W, C]` array (a list of arrays when
+        their sizes differ); `y_true` as `{"boxes": [...], "classes": [...]}` with one
+        array per image (padding removed), or `None` when `data` has no boxes.
+
+    Raises:
+        ValueError: `data` is empty or in a form images cannot be taken from.
+    """
+    from nbdetect.visualization.inputs import as_image_list, boxes_per_image
+
+    elements = data if is_iterable_source(data) else [data]
+    images: list[np.ndarray] = []
+    boxes: list[np.ndarray] = []
+    classes: list[np.ndarray] = []
+    has_truth = True
+    for element in elements:
+        batch_images, batch_truth = _split_element(element, caller)
+        image_list, batched = as_image_list(batch_images, caller)
+        images.extend(image_list)
+        if batch_truth is None:
+            has_truth = False
+        elif has_truth:
+            for image_boxes in boxes_per_image(
+                batch_truth, len(image_list), batched, caller, "y_true"
+            ):
+                boxes.append(image_boxes.boxes)
+                classes.append(image_boxes.classes.astype(np.float32))
+        if len(images) >= max_images:
+            break
+    if not images:
+        raise ValueError(
+            f"{caller} got data with no images (an empty dataset or list); pass a dataset "
+            "of (images, y_true) batches, or one such batch."
+        )
+    images = images[:max_images]
+    same_size = len({image.shape for image in images}) == 1
+    image_batch = np.stack(images) if same_size else images
+    truth = {"boxes": boxes[:max_images], "classes": classes[:max_images]} if has_truth else None
+    return image_batch, truth
+
+
+def _split_element(element: Any, caller: str) -> tuple[Any, Any]:
+    """`(images, y_true or None)` of one batch (or one example)."""
+    if isinstance(element, Mapping):
+        if "images" not in element:
+            raise ValueError(
+                f"{caller} got a batch dict with keys {sorted(element)}; expected "
+                "{'images': ..., 'bounding_boxes': ...}. Map your dataset to that form or to "
+                "(images, y_true) tuples."
+            )
+        return element["images"], element.get("bounding_boxes")
+    if isinstance(element, (tuple, list)) and element:
+        if len(element) >= 2 and isinstance(element[1], Mapping):
+            return element[0], element[1]  # (images, y_true, ...)
+        if len(element) == 1:
+            return element[0], None
+        if all(_is_array(item) for item in element):
+            return list(element), None  # a list of images
+    if _is_array(element):
+        return element, None
+    raise ValueError(
+        f"{caller} got a batch of type {type(element).__name__} ({element!r:.60}); "
+        "expected (images, y_true) with y_true a dict of 'boxes' and 'classes', "
+        "{'images': ..., 'bounding_boxes': ...}, or a batch of images "
+        "[batch, height, width, channels]."
+    )
+
+
+def check_value_range(value_range: Any, caller: str) -> tuple[float, float]:
+    """`(low, high)` as floats, or a clear `ValueError`."""
+    from nbdetect.visualization.image_gallery import check_value_range as check
+
+    return check(value_range, caller)
+
+
+def check_positive_int(value: Any, name: str, caller: str, expected: str) -> None:
+    """Raise a `ValueError` unless `value` is a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{caller} got {name}={value!r}; expected {expected}.")
+
+
+def check_positive_number(value: Any, name: str, caller: str, expected: str) -> None:
+    """Raise a `ValueError` unless `value` is a number > 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{caller} got {name}={value!r}; expected a positive number, {expected}.")
