@@ -70,23 +70,37 @@ def anchors() -> np.ndarray:
     return np.concatenate(levels).astype("float32")
 
 
-def detector_outputs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`xywh` boxes `[4, 49104, 4]` and logits `[4, 49104, 20]` like a trained RetinaNet's."""
+def detector_outputs(
+    seed: int = 0, batch: int = BATCH, with_truth: bool = False
+) -> tuple[np.ndarray, ...]:
+    """`xywh` boxes `[batch, 49104, 4]` and logits `[batch, 49104, 20]` like a RetinaNet's.
+
+    With `with_truth`, also the objects as dense `xywh` ground truth.
+    """
     rng = np.random.default_rng(seed)
     base = anchors()
-    yxyx = base[None] + rng.normal(0, 4, (BATCH, len(base), 4)).astype("float32")
-    logits = rng.normal(-6, 1.5, (BATCH, len(base), CLASSES)).astype("float32")
+    yxyx = base[None] + rng.normal(0, 4, (batch, len(base), 4)).astype("float32")
+    logits = rng.normal(-6, 1.5, (batch, len(base), CLASSES)).astype("float32")
     area = (base[:, 2] - base[:, 0]) * (base[:, 3] - base[:, 1])
-    for b in range(BATCH):
-        for _ in range(5):
+    truth_boxes = np.zeros((batch, 5, 4), "float32")
+    truth_classes = np.zeros((batch, 5), "float32")
+    for b in range(batch):
+        for i in range(5):
             y, x = rng.uniform(0, 400, 2)
             h, w = rng.uniform(30, 200, 2)
             ih = np.maximum(0, np.minimum(base[:, 2], y + h) - np.maximum(base[:, 0], y))
             iw = np.maximum(0, np.minimum(base[:, 3], x + w) - np.maximum(base[:, 1], x))
             overlap = ih * iw / (area + h * w - ih * iw)
             near = overlap > 0.5
-            logits[b, near, rng.integers(CLASSES)] = rng.normal(2, 1.5, near.sum())
+            # The draws in the order of the original `logits[...] = ...` statement.
+            scores = rng.normal(2, 1.5, near.sum())
+            label = rng.integers(CLASSES)
+            logits[b, near, label] = scores
+            truth_boxes[b, i] = (x, y, w, h)
+            truth_classes[b, i] = label
     xywh = np.concatenate([yxyx[..., 1::-1], yxyx[..., 3:1:-1] - yxyx[..., 1::-1]], -1)
+    if with_truth:
+        return xywh.astype("float32"), logits, {"boxes": truth_boxes, "classes": truth_classes}
     return xywh.astype("float32"), logits
 
 

@@ -78,3 +78,41 @@ def test_keras_applications_backbone():
     images, targets = two_image_batch(size=(64, 96))
     assert np.isfinite(model.fit(images, targets, epochs=2, verbose=0).history["loss"]).all()
     assert model.predict(images, verbose=0)["boxes"].shape == (2, 100, 4)
+
+
+def test_training_monitor_and_coco_callback_under_jax(capsys):
+    from nbdetect.callbacks import TrainingMonitor
+
+    model = compiled(tiny_retinanet())
+    images, targets = two_image_batch()
+    monitor = TrainingMonitor(
+        validation_data=(images, targets),
+        visualization_data=(images, targets),
+        bounding_box_format="xywh",
+    )
+    model.fit(images, targets, epochs=2, verbose=0, callbacks=[monitor])
+    assert [row["epoch"] for row in monitor.history] == [1, 2]
+    assert all("val_MaP" in row and np.isfinite(row["loss"]) for row in monitor.history)
+    assert monitor.detections_png().startswith(b"\x89PNG")
+    assert "val_MaP" in capsys.readouterr().out  # a terminal gets the text table
+
+
+def test_nms_explorer_equals_predict_under_jax():
+    from nbdetect.widgets import NMSExplorer
+
+    model = tiny_retinanet()
+    model.prediction_decoder = MultiClassNonMaxSuppression(
+        "xywh", from_logits=True, confidence_threshold=0.0
+    )
+    images, targets = two_image_batch()
+    explorer = NMSExplorer(model, images, targets)
+    explorer.update(iou_threshold=0.3, confidence_threshold=0.0, max_detections=12)
+    model.prediction_decoder = explorer.decoder()
+    expected = model.predict(images, verbose=0)
+    # The same selection; predict's jit-compiled decoding rounds boxes (XLA fusion) within
+    # a few ulps of the eager decoding.
+    for key in ("classes", "num_detections"):
+        np.testing.assert_array_equal(explorer.detections[key], expected[key])
+    for key in ("boxes", "confidence"):
+        np.testing.assert_allclose(explorer.detections[key], expected[key], rtol=1e-5, atol=1e-4)
+    explorer.close()

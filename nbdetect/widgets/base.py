@@ -1,0 +1,104 @@
+"""What every nbdetect widget shares: display with a static fallback, PNG export, close."""
+
+from __future__ import annotations
+
+import abc
+import base64
+import pathlib
+from collections.abc import Sequence
+
+from nbdetect.widgets import environment
+from nbdetect.widgets.canvas_view import CanvasView
+from nbdetect.widgets.scene import BoxStyle, Cell, Layout, render_png
+
+# The widget-view message format, the same in ipywidgets 7 and 8.
+_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+class DetectionWidget(abc.ABC):
+    """Base class: an ipywidgets layout around a `CanvasView`, shown with a PNG fallback.
+
+    Subclasses build `self.view` and `self.widget` (the outer ipywidgets box) and implement
+    `cells()`. Displaying the object sends the live widget and, in the same message, a PNG
+    of the current view: frontends without the widget JavaScript (GitHub, nbconvert
+    exports, VS Code without the extension) show the picture instead of a blank canvas.
+    """
+
+    widget = None
+    view: CanvasView | None = None
+    layout: Layout
+    class_mapping = None
+
+    def __init__(self) -> None:
+        environment.require("ipywidgets")
+        environment.require("ipycanvas")
+        environment.enable_colab_widgets()
+
+    @abc.abstractmethod
+    def cells(self) -> list[Cell]:
+        """The cells the widget shows now."""
+
+    def legend(self) -> Sequence[BoxStyle]:
+        """The box styles the current view uses, for the PNG's legend."""
+        seen = {}
+        for cell in self.cells():
+            for box_set in cell.box_sets:
+                seen.setdefault(box_set.style.name, box_set.style)
+        return list(seen.values())
+
+    def status(self) -> str:
+        """A line describing the current settings, printed under the PNG."""
+        return ""
+
+    def to_png(self) -> bytes:
+        """The current view as PNG bytes, drawn with `nbdetect.visualization`'s code."""
+        return render_png(
+            self.cells(), self.layout, self.class_mapping, self.legend(), self.status()
+        )
+
+    def save(self, path: str | pathlib.Path) -> None:
+        """Write the current view to a PNG file."""
+        pathlib.Path(path).write_bytes(self.to_png())
+
+    def redraw(self) -> None:
+        """Redraw the boxes of the current view on the canvas."""
+        if self.view is not None:
+            self.view.show_boxes(self.cells())
+
+    def close(self) -> None:
+        """Close every widget and drop the images and predictions the widget holds."""
+        if self.widget is not None:
+            for child in [*_descendants(self.widget), self.widget]:
+                child.close()
+        if self.view is not None:
+            self.view.close()
+        self.widget = None
+        self.view = None
+        self._release()
+
+    def _release(self) -> None:  # noqa: B027 (optional hook)
+        """Drop data references; subclasses extend it."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        data = {"text/plain": repr(self)}
+        if self.widget is not None:
+            data["image/png"] = base64.b64encode(self.to_png()).decode("ascii")
+            data[_VIEW_MIME] = {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": self.widget.model_id,
+            }
+        return data
+
+    def __repr__(self) -> str:
+        state = "closed" if self.widget is None else self.status()
+        return f"<{type(self).__name__}: {state}>"
+
+
+def _descendants(widget) -> list:
+    children = list(getattr(widget, "children", ()))
+    found = []
+    for child in children:
+        found.extend(_descendants(child))
+        found.append(child)
+    return found

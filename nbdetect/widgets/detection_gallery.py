@@ -1,0 +1,415 @@
+"""`DetectionGallery`: ground truth against predictions, page by page, with filters."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from nbdetect.bounding_box.formats import check_format
+from nbdetect.metrics.matching import match_detections
+from nbdetect.visualization.image_gallery import grid_shape
+from nbdetect.visualization.inputs import boxes_per_image
+from nbdetect.visualization.labels import label_text
+from nbdetect.widgets import scene
+from nbdetect.widgets.base import DetectionWidget
+from nbdetect.widgets.canvas_view import CanvasView
+from nbdetect.widgets.examples import (
+    Example,
+    ExampleStream,
+    batch_examples,
+    dataset_batches,
+)
+from nbdetect.widgets.scene import BoxSet, Cell, Layout
+
+
+class DetectionGallery(DetectionWidget):
+    """A gallery widget of images with their ground truth and predictions.
+
+    Truth and predictions are drawn in different colours with `class | confidence`
+    labels. With both, each box shows how it fared at `iou_threshold` (COCO's matching):
+    found truth, missed truth (dashed), correct predictions and false positives. Controls:
+    previous / next page, a checkbox per class, truth and predictions on or off, a
+    confidence filter; moving the mouse over a box shows its details under the images.
+
+    The widget draws on an ipycanvas canvas; displayed, it also carries a PNG of the
+    current view for frontends without widget support (`to_png()`, `save()` give it too).
+
+    Args:
+        images: `[B, H, W, C]` images (numpy or tensors, ragged or lists for mixed sizes).
+        y_true: ground truth `{"boxes", "classes"}`, dense (-1 padded), ragged or lists.
+        y_pred: predictions, as `model.predict` returns them (with `"confidence"`).
+        bounding_box_format: the format of both.
+        class_mapping: class names, `{id: name}` or a list indexed by id.
+        value_range: `(low, high)` of the images' pixel values.
+        rows: rows per page (default: from the number of images, at most 2).
+        cols: columns per page (default: at most 4).
+        cell_size: pixels of each image's longer side on the canvas.
+        confidence_threshold: the initial confidence filter.
+        iou_threshold: the IoU at which a prediction matches a ground-truth box.
+
+    Example:
+        >>> gallery = DetectionGallery(images, y_true, model.predict(images),
+        ...                            bounding_box_format="xywh", class_mapping=names)
+        >>> gallery  # in a notebook cell
+        >>> DetectionGallery.from_dataset(eval_ds, model, bounding_box_format="xywh")
+    """
+
+    def __init__(
+        self,
+        images: Any,
+        y_true: Any = None,
+        y_pred: Any = None,
+        *,
+        bounding_box_format: str,
+        class_mapping: Mapping[int, str] | list[str] | None = None,
+        value_range: tuple[float, float] = (0, 255),
+        rows: int | None = None,
+        cols: int | None = None,
+        cell_size: int = 256,
+        confidence_threshold: float = 0.0,
+        iou_threshold: float = 0.5,
+        _stream: ExampleStream | None = None,
+    ) -> None:
+        super().__init__()
+        caller = type(self).__name__
+        self.bounding_box_format = check_format(bounding_box_format, caller=caller)
+        _check_fraction(confidence_threshold, "confidence_threshold", caller)
+        _check_fraction(iou_threshold, "iou_threshold", caller)
+        if not isinstance(cell_size, int) or cell_size < 32:
+            raise ValueError(f"{caller} got cell_size={cell_size!r}; expected pixels >= 32.")
+        if _stream is None:
+            examples = batch_examples(images, y_true, y_pred, value_range, caller)
+            rows, cols = grid_shape(len(examples), rows, cols or min(4, len(examples)))
+            rows = min(rows, 2) if rows * cols > 8 else rows
+            _stream = ExampleStream.of(examples, rows * cols)
+        else:
+            rows, cols = rows or 2, cols or 4
+            _stream.page_size = rows * cols
+        self.stream = _stream
+        self.layout = Layout(rows, cols, cell_size)
+        self.class_mapping = class_mapping
+        self.page_number = 0
+        self.show_truth = True
+        self.show_predictions = True
+        self.hidden_classes: set[int] = set()
+        self.confidence_threshold = float(confidence_threshold)
+        self.iou_threshold = float(iou_threshold)
+        # Off where an owner filters by confidence itself (the NMS explorer).
+        self.confidence_filter = True
+        self._page = self.stream.page(0)
+        self._build_widgets()
+        self._show_page()
+
+    @classmethod
+    def from_dataset(
+        cls,
+        dataset: Any,
+        model: Any = None,
+        *,
+        bounding_box_format: str,
+        class_mapping: Mapping[int, str] | list[str] | None = None,
+        value_range: tuple[float, float] = (0, 255),
+        rows: int = 2,
+        cols: int = 4,
+        max_examples: int | None = None,
+        **kwargs: Any,
+    ) -> DetectionGallery:
+        """A gallery that pages through a dataset, predicting each batch with `model`.
+
+        Batches are read (and predicted) only when the user pages to them.
+
+        Args:
+            dataset: a `tf.data.Dataset` or any iterable of `(images, y_true)` batches,
+                of `{"images", "bounding_boxes"}` dicts, or of images alone.
+            model: a detector whose `predict` returns boxes in `bounding_box_format`,
+                or `None` to show the ground truth only.
+            bounding_box_format: the format of the dataset's boxes and the predictions.
+            class_mapping: class names.
+            value_range: `(low, high)` of the pixel values.
+            rows: rows per page.
+            cols: columns per page.
+            max_examples: stop after this many examples.
+            **kwargs: `cell_size`, `confidence_threshold`, `iou_threshold`.
+
+        Returns:
+            The gallery, showing the first page.
+        """
+        batches = dataset_batches(dataset, model, value_range, cls.__name__, max_examples)
+        stream = ExampleStream(batches, rows * cols)
+        return cls(
+            None,
+            bounding_box_format=bounding_box_format,
+            class_mapping=class_mapping,
+            value_range=value_range,
+            rows=rows,
+            cols=cols,
+            _stream=stream,
+            **kwargs,
+        )
+
+    # -- what is shown ---------------------------------------------------------------
+
+    @property
+    def examples(self) -> list[Example]:
+        """The examples of the current page."""
+        return list(self._page)
+
+    def cells(self) -> list[Cell]:
+        """The current page, filtered, as cells."""
+        return [self._cell(example) for example in self._page]
+
+    def status(self) -> str:
+        """Page, filters and hidden classes, in one line."""
+        pages = self.stream.num_pages()
+        text = f"page {self.page_number + 1} of {pages or '?'}"
+        if self._has_predictions() and self.confidence_filter:
+            text += f" | confidence >= {self.confidence_threshold:.2f}"
+        if self.hidden_classes:
+            names = [label_text(c, None, self.class_mapping) for c in sorted(self.hidden_classes)]
+            text += " | hidden: " + ", ".join(names)
+        return text
+
+    def set_predictions(self, y_pred: Any) -> None:
+        """Replace the predictions of every example read so far, and redraw the boxes.
+
+        Args:
+            y_pred: detections for the examples read so far (all of them for a gallery
+                of arrays), in their order, as `model.predict` returns them.
+        """
+        examples = self.stream.examples
+        predictions = boxes_per_image(y_pred, len(examples), True, type(self).__name__, "y_pred")
+        self.stream.examples = [
+            example._replace(prediction=prediction)
+            for example, prediction in zip(examples, predictions)
+        ]
+        self._page = self.stream.page(self.page_number)
+        if self.view is not None:
+            self._update_class_controls()
+            self.redraw()
+            self._update_paging()
+
+    def _has_predictions(self) -> bool:
+        return any(example.prediction is not None for example in self._page)
+
+    def _cell(self, example: Example) -> Cell:
+        shape = example.image.shape
+        fmt = self.bounding_box_format
+        truth, prediction = example.truth, example.prediction
+        box_sets: list[BoxSet] = []
+        counts = []
+        keep_truth = None if truth is None else self._visible(truth.classes)
+        keep_pred = None
+        if prediction is not None:
+            keep_pred = self._visible(prediction.classes)
+            if self.confidence_filter:
+                keep_pred &= prediction.confidence >= self.confidence_threshold
+        if (
+            truth is not None
+            and prediction is not None
+            and self.show_truth
+            and self.show_predictions
+        ):
+            t_boxes, t_classes = truth.boxes[keep_truth], truth.classes[keep_truth]
+            p_boxes, p_classes = prediction.boxes[keep_pred], prediction.classes[keep_pred]
+            p_conf = prediction.confidence[keep_pred]
+            matches = match_detections(
+                t_boxes, t_classes, p_boxes, p_classes, p_conf, fmt, self.iou_threshold, shape
+            )
+            t_index = np.flatnonzero(keep_truth)
+            p_index = np.flatnonzero(keep_pred)
+            found, missed = ~matches.missed, matches.missed
+            correct = matches.true_positive
+            for style, source, keep, notes in (
+                (scene.MATCHED_TRUTH, truth, t_index[found], None),
+                (scene.MISSED, truth, t_index[missed], None),
+                (
+                    scene.TRUE_POSITIVE,
+                    prediction,
+                    p_index[correct],
+                    [f"IoU {iou:.2f} with its ground-truth box" for iou in matches.iou[correct]],
+                ),
+                (scene.FALSE_POSITIVE, prediction, p_index[~correct], None),
+            ):
+                box_sets.append(BoxSet.from_image_boxes(style, source, fmt, shape, keep, notes))
+            counts.append(f"{int(found.sum())}/{len(t_boxes)} found")
+            if (~correct).any():
+                counts.append(f"{int((~correct).sum())} false")
+        else:
+            if truth is not None and self.show_truth:
+                box_sets.append(BoxSet.from_image_boxes(scene.TRUTH, truth, fmt, shape, keep_truth))
+                counts.append(f"{int(keep_truth.sum())} true")
+            if prediction is not None and self.show_predictions:
+                box_sets.append(
+                    BoxSet.from_image_boxes(scene.PREDICTION, prediction, fmt, shape, keep_pred)
+                )
+                counts.append(f"{int(keep_pred.sum())} predicted")
+        title = f"#{example.index}" + (": " + ", ".join(counts) if counts else "")
+        return Cell(example.image, title, box_sets)
+
+    def _visible(self, classes: np.ndarray) -> np.ndarray:
+        if not self.hidden_classes:
+            return np.ones(len(classes), bool)
+        return ~np.isin(classes, list(self.hidden_classes))
+
+    # -- paging ----------------------------------------------------------------------
+
+    def show_page(self, number: int) -> None:
+        """Show page `number` (from 0).
+
+        Raises:
+            IndexError: the data has no such page.
+        """
+        page = self.stream.page(number)
+        if not page:
+            raise IndexError(f"page {number} is past the end of the data")
+        self.page_number, self._page = number, page
+        self._show_page()
+
+    def next_page(self) -> None:
+        """Show the next page, if there is one."""
+        if self.stream.has_page(self.page_number + 1):
+            self.show_page(self.page_number + 1)
+        else:
+            self._update_paging()
+
+    def previous_page(self) -> None:
+        """Show the previous page, if there is one."""
+        if self.page_number > 0:
+            self.show_page(self.page_number - 1)
+
+    # -- widgets ---------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        import ipywidgets as w
+
+        self.view = CanvasView(self.layout, self.class_mapping, on_hover=self._hover)
+        controls = {
+            "previous": w.Button(description="Previous", icon="arrow-left"),
+            "next": w.Button(description="Next", icon="arrow-right"),
+            "page": w.HTML(),
+            "truth": w.Checkbox(value=True, description="ground truth", indent=False),
+            "predictions": w.Checkbox(value=True, description="predictions", indent=False),
+            "confidence": w.FloatSlider(
+                value=self.confidence_threshold,
+                min=0.0,
+                max=1.0,
+                step=0.01,
+                description="confidence",
+                continuous_update=True,
+                readout_format=".2f",
+            ),
+            "details": w.HTML(value="<i>Move the mouse over a box for its details.</i>"),
+        }
+        controls["previous"].on_click(lambda _: self.previous_page())
+        controls["next"].on_click(lambda _: self.next_page())
+        controls["truth"].observe(self._on_toggle, names="value")
+        controls["predictions"].observe(self._on_toggle, names="value")
+        controls["confidence"].observe(self._on_confidence, names="value")
+        self.controls = controls
+        self._class_box = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        self._update_class_controls()
+        toolbar = w.HBox([controls["previous"], controls["next"], controls["page"]])
+        filters = w.HBox([controls["truth"], controls["predictions"], controls["confidence"]])
+        self.widget = w.VBox(
+            [toolbar, filters, self._class_box, self.view.widget, controls["details"]]
+        )
+
+    def _known_classes(self) -> list[int]:
+        if isinstance(self.class_mapping, Mapping):
+            known = set(int(c) for c in self.class_mapping)
+        elif self.class_mapping is not None:
+            known = set(range(len(self.class_mapping)))
+        else:
+            known = set()
+        for example in self.stream.examples:
+            for boxes in (example.truth, example.prediction):
+                if boxes is not None:
+                    known.update(int(c) for c in boxes.classes)
+        return sorted(known)
+
+    def _update_class_controls(self) -> None:
+        import ipywidgets as w
+
+        for class_id in self._known_classes():
+            key = f"class:{class_id}"
+            if key in self.controls:
+                continue
+            checkbox = w.Checkbox(
+                value=class_id not in self.hidden_classes,
+                description=label_text(class_id, None, self.class_mapping),
+                indent=False,
+                layout=w.Layout(width="auto"),
+            )
+            checkbox.observe(
+                lambda change, class_id=class_id: self._on_class(class_id, change["new"]),
+                names="value",
+            )
+            self.controls[key] = checkbox
+        keys = sorted((k for k in self.controls if k.startswith("class:")), key=_class_key)
+        self._class_box.children = [self.controls[k] for k in keys]
+
+    def _show_page(self) -> None:
+        if self.view is None:
+            return
+        self._update_class_controls()
+        self.view.show(self.cells())
+        self._update_paging()
+
+    def _update_paging(self) -> None:
+        controls = self.controls
+        controls["previous"].disabled = self.page_number == 0
+        pages = self.stream.num_pages()
+        controls["next"].disabled = pages is not None and self.page_number + 1 >= pages
+        controls["page"].value = html.escape(self.status())
+        controls["confidence"].disabled = not self._has_predictions()
+
+    def _on_toggle(self, change: dict) -> None:
+        self.show_truth = self.controls["truth"].value
+        self.show_predictions = self.controls["predictions"].value
+        self._refresh()
+
+    def _on_confidence(self, change: dict) -> None:
+        self.confidence_threshold = float(change["new"])
+        self._refresh()
+
+    def _on_class(self, class_id: int, visible: bool) -> None:
+        if visible:
+            self.hidden_classes.discard(class_id)
+        else:
+            self.hidden_classes.add(class_id)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.redraw()
+        if self.view is not None:
+            self.controls["page"].value = html.escape(self.status())
+
+    def _hover(self, where: tuple[int, float, float] | None) -> None:
+        details = self.controls["details"]
+        if where is None:
+            details.value = ""
+            return
+        index, u, v = where
+        cell = self.view.cells[index]
+        found = scene.box_at(cell, u, v)
+        if found is None:
+            details.value = html.escape(f"#{self._page[index].index}: ({u:.0f}, {v:.0f})")
+        else:
+            details.value = html.escape(scene.describe_box(*found, self.class_mapping))
+
+    def _release(self) -> None:
+        self.stream.close()
+        self._page = []
+        self.controls = {}
+
+
+def _class_key(key: str) -> int:
+    return int(key.split(":", 1)[1])
+
+
+def _check_fraction(value: Any, name: str, caller: str) -> None:
+    if not isinstance(value, (int, float, np.floating)) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{caller} got {name}={value!r}; expected a number in [0, 1].")
