@@ -82,8 +82,10 @@ class DetectionGallery(DetectionWidget):
             raise ValueError(f"{caller} got cell_size={cell_size!r}; expected pixels >= 32.")
         if _stream is None:
             examples = batch_examples(images, y_true, y_pred, value_range, caller)
+            given_rows = rows
             rows, cols = grid_shape(len(examples), rows, cols or min(4, len(examples)))
-            rows = min(rows, 2) if rows * cols > 8 else rows
+            if given_rows is None and rows * cols > 8:
+                rows = 2  # more images than that are paged through
             _stream = ExampleStream.of(examples, rows * cols)
         else:
             rows, cols = rows or 2, cols or 4
@@ -100,6 +102,8 @@ class DetectionGallery(DetectionWidget):
         # Off where an owner filters by confidence itself (the NMS explorer).
         self.confidence_filter = True
         self._page = self.stream.page(0)
+        if not self._page:
+            raise ValueError(f"{caller} got no examples: the data is empty.")
         self._build_widgets()
         self._show_page()
 

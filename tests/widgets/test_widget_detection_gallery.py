@@ -387,3 +387,17 @@ def test_other_box_formats_are_drawn_at_the_same_pixels(fmt):
     np.testing.assert_allclose(
         cell.box_sets[0].boxes, [[10, 10, 30, 30], [40, 40, 56, 56], [2, 40, 14, 52]], atol=1e-4
     )
+
+
+def test_rows_given_are_kept_and_many_images_page_by_two_rows():
+    images = constant_images(range(24))
+    assert DetectionGallery(images, bounding_box_format="xywh", rows=3, cols=4).layout[:2] == (
+        3,
+        4,
+    )
+    assert DetectionGallery(images, bounding_box_format="xywh").layout[:2] == (2, 4)
+
+
+def test_an_empty_dataset_is_a_clear_error():
+    with pytest.raises(ValueError, match="no examples"):
+        DetectionGallery.from_dataset([], bounding_box_format="xywh")
