@@ -9,6 +9,7 @@ import keras
 
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
 from nbdetect.metrics.coco_result import COCOResult
+from nbdetect.visualization.inputs import split_batch
 
 
 class EvaluateCOCOMetricsCallback(keras.callbacks.Callback):
@@ -111,12 +112,11 @@ def _as_batches(data: Any, batch_size: int = 32) -> Any:
 
 
 def _split(batch: Any) -> tuple[Any, Any]:
-    if isinstance(batch, Mapping) and "images" in batch and "bounding_boxes" in batch:
-        return batch["images"], batch["bounding_boxes"]
-    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
-        return batch[0], batch[1]
-    raise ValueError(
-        f"EvaluateCOCOMetricsCallback expects batches of (images, y_true) or "
-        f"{{'images': ..., 'bounding_boxes': ...}}, got {type(batch).__name__}. Map the "
-        "dataset to that form, e.g. with nbdetect's dict_to_tuple step."
-    )
+    images, y_true = split_batch(batch, "EvaluateCOCOMetricsCallback")
+    if y_true is None:
+        raise ValueError(
+            f"EvaluateCOCOMetricsCallback expects batches of (images, y_true) or "
+            f"{{'images': ..., 'bounding_boxes': ...}}, got {type(batch).__name__}. Map the "
+            "dataset to that form, e.g. with nbdetect's dict_to_tuple step."
+        )
+    return images, y_true

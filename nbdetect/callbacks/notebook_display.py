@@ -16,8 +16,6 @@ import io
 import sys
 from typing import Any
 
-import numpy as np
-
 
 def in_kernel() -> bool:
     """Whether this code runs in a Jupyter kernel (JupyterLab, Notebook, Colab, VS Code).
@@ -112,20 +110,6 @@ def figure_to_png(figure: Any, dpi: float | None = None) -> bytes:
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi or figure.dpi, facecolor="white")
-    return buffer.getvalue()
-
-
-def array_to_png(image: Any) -> bytes:
-    """Encode an image array `[H, W]` or `[H, W, 1 | 3 | 4]` of uint8 values as PNG bytes."""
-    from PIL import Image
-
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

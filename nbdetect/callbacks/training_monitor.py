@@ -19,11 +19,10 @@ from nbdetect.callbacks.visualize_detections import (
     ClassMapping,
     check_positive_int,
     check_positive_number,
-    check_value_range,
-    is_iterable_source,
     render_detections,
-    take_images,
 )
+from nbdetect.visualization.image_gallery import check_value_range
+from nbdetect.visualization.inputs import is_iterable_source, take_images
 
 # COCO metrics drawn in the metrics panel (the table shows every logged one).
 _PLOTTED_COCO_METRICS = ("MaP", "MaP@[IoU=50]")

@@ -55,7 +55,10 @@ class AffineLayer(AugmentationLayer):
 
     def random_matrices(self, batch_size: Any, heights: tf.Tensor, widths: tf.Tensor) -> tf.Tensor:
         """Input-to-output matrices `[B, 3, 3]` for images of the given sizes `[B]`."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement random_matrices(); an AffineLayer "
+            "subclass returns its random input-to-output matrices there."
+        )
 
     def get_random_transformation(self, batch_size, heights, widths):
         """`{"matrix": [B, 3, 3]}`, from `random_matrices`."""

@@ -117,11 +117,11 @@ class AugmentationLayer(keras.layers.Layer):
 
     def get_random_transformation(self, batch_size: Any, heights: Any, widths: Any) -> dict:
         """The random parameters of each image; `heights`/`widths` are float32 `[B]`."""
-        raise NotImplementedError
+        raise NotImplementedError(_hook_message(self, "get_random_transformation"))
 
     def transform_image(self, image: tf.Tensor, transformation: dict) -> tf.Tensor:
         """Transform one image `[h, w, C]`, given its own entries of `transformation`."""
-        raise NotImplementedError
+        raise NotImplementedError(_hook_message(self, "transform_image"))
 
     def transform_images(self, images: tf.Tensor, transformation: dict) -> tf.Tensor:
         """Transform a dense batch `[B, H, W, C]` (or ragged images, one at a time)."""
@@ -135,7 +135,7 @@ class AugmentationLayer(keras.layers.Layer):
         self, boxes: tf.Tensor, transformation: dict, heights: tf.Tensor, widths: tf.Tensor
     ) -> tf.Tensor:
         """Map `[M, 4]` absolute `xyxy` boxes into the output image."""
-        raise NotImplementedError
+        raise NotImplementedError(_hook_message(self, "transform_boxes"))
 
     def augment(self, images: Any, bounding_boxes: dict | None) -> tuple[Any, dict | None]:
         """Augment a batch: images `[B, H, W, C]` (dense or ragged), boxes in `xyxy`.
@@ -518,4 +518,13 @@ def check_size(value: Any, name: str, caller: str) -> tuple[int, int]:
     raise ValueError(
         f"{caller} got {name}={value!r}; expected (height, width), two positive integers, "
         f"e.g. {name}=(640, 640)."
+    )
+
+
+def _hook_message(layer: Any, method: str) -> str:
+    """The error of a per-image hook a subclass did not implement."""
+    return (
+        f"{type(layer).__name__} does not implement {method}(); an AugmentationLayer "
+        "subclass implements get_random_transformation, transform_image and "
+        "transform_boxes, or overrides augment() instead (as the colour layers do)."
     )

@@ -36,8 +36,35 @@ class KerasColorLayer(AugmentationLayer):
         return self.color_layer(images), bounding_boxes
 
 
+class KerasFactorColorLayer(KerasColorLayer):
+    """A colour layer with Keras core's `(factor, value_range, seed)` arguments.
+
+    Subclasses name the core layer as `keras_layer`.
+    """
+
+    keras_layer: type[keras.layers.Layer]
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        value_range: tuple[float, float] = (0, 255),
+        seed: int | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        self.factor, self.value_range = factor, value_range
+        self.color_layer = self.keras_layer(factor, value_range, seed=seed)
+
+    def get_config(self) -> dict:
+        """The layer's arguments."""
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
 @keras.saving.register_keras_serializable(package="nbdetect")
-class RandomBrightness(KerasColorLayer):
+class RandomBrightness(KerasFactorColorLayer):
     """Add a random brightness offset to each image (`keras.layers.RandomBrightness`).
 
     Args:
@@ -54,27 +81,11 @@ class RandomBrightness(KerasColorLayer):
         >>> out = layer({"images": images, "bounding_boxes": boxes})  # boxes unchanged
     """
 
-    def __init__(
-        self,
-        factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
-        seed: int | None = None,
-        bounding_box_format: str | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
-        self.factor, self.value_range = factor, value_range
-        self.color_layer = keras.layers.RandomBrightness(factor, value_range, seed=seed)
-
-    def get_config(self) -> dict:
-        """The layer's arguments."""
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range})
-        return config
+    keras_layer = keras.layers.RandomBrightness
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
-class RandomContrast(KerasColorLayer):
+class RandomContrast(KerasFactorColorLayer):
     """Scale each image's contrast randomly (`keras.layers.RandomContrast`).
 
     Arguments are in KerasCV's order (`value_range` first).
@@ -91,6 +102,8 @@ class RandomContrast(KerasColorLayer):
         >>> layer = RandomContrast(value_range=(0, 255), factor=0.3)
     """
 
+    keras_layer = keras.layers.RandomContrast
+
     def __init__(
         self,
         value_range: tuple[float, float],
@@ -99,19 +112,11 @@ class RandomContrast(KerasColorLayer):
         bounding_box_format: str | None = None,
         **kwargs: Any,
     ):
-        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
-        self.factor, self.value_range = factor, value_range
-        self.color_layer = keras.layers.RandomContrast(factor, value_range, seed=seed)
-
-    def get_config(self) -> dict:
-        """The layer's arguments."""
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range})
-        return config
+        super().__init__(factor, value_range, seed, bounding_box_format, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
-class RandomSaturation(KerasColorLayer):
+class RandomSaturation(KerasFactorColorLayer):
     """Change each image's saturation randomly (`keras.layers.RandomSaturation`).
 
     Args:
@@ -126,27 +131,11 @@ class RandomSaturation(KerasColorLayer):
         >>> layer = RandomSaturation((0.3, 0.7))
     """
 
-    def __init__(
-        self,
-        factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
-        seed: int | None = None,
-        bounding_box_format: str | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
-        self.factor, self.value_range = factor, value_range
-        self.color_layer = keras.layers.RandomSaturation(factor, value_range, seed=seed)
-
-    def get_config(self) -> dict:
-        """The layer's arguments."""
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range})
-        return config
+    keras_layer = keras.layers.RandomSaturation
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
-class RandomHue(KerasColorLayer):
+class RandomHue(KerasFactorColorLayer):
     """Rotate each image's hue randomly (`keras.layers.RandomHue`).
 
     Args:
@@ -161,23 +150,7 @@ class RandomHue(KerasColorLayer):
         >>> layer = RandomHue(0.1, value_range=(0, 255))
     """
 
-    def __init__(
-        self,
-        factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
-        seed: int | None = None,
-        bounding_box_format: str | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
-        self.factor, self.value_range = factor, value_range
-        self.color_layer = keras.layers.RandomHue(factor, value_range, seed=seed)
-
-    def get_config(self) -> dict:
-        """The layer's arguments."""
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range})
-        return config
+    keras_layer = keras.layers.RandomHue
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")

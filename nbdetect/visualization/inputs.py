@@ -9,6 +9,7 @@ per image, padding removed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -214,3 +215,104 @@ def _image_boxes(boxes, classes, confidence, num_detections, where, key) -> Imag
             )
         confidence = confidence[keep]
     return ImageBoxes(boxes[keep], np.rint(classes[keep]).astype(np.int64), confidence)
+
+
+# -- batches of datasets: what the callbacks and widgets read their images from --
+
+
+def is_iterable_source(data: Any) -> bool:
+    """Whether `data` is a dataset or iterable of batches, rather than one batch.
+
+    Tuples, dicts, arrays and tensors are one batch; a list is one batch when it starts
+    with an array (`[images, y_true]` or a list of images), else a list of batches.
+    """
+    if isinstance(data, (Mapping, tuple)) or is_array(data):
+        return False
+    if isinstance(data, list):
+        return not data or not is_array(data[0])
+    return hasattr(data, "__iter__")
+
+
+def is_array(value: Any) -> bool:
+    """Whether `value` is an array or tensor of any kind (numpy, backend, ragged)."""
+    return (
+        isinstance(value, np.ndarray)
+        or tensors.is_ragged(value)
+        or (hasattr(value, "shape") and hasattr(value, "dtype"))  # any backend tensor
+    )
+
+
+def take_images(data: Any, max_images: int, caller: str) -> tuple[Any, dict | None]:
+    """The first `max_images` images of `data` and their ground truth, as numpy.
+
+    Args:
+        data: a dataset or iterable of batches (`(images, y_true, ...)` tuples or
+            `{"images", "bounding_boxes"}` dicts, batched or single examples), one such
+            batch, or a batch of images.
+        max_images: how many images to take at most.
+        caller: the public name, for error messages.
+
+    Returns:
+        `(images, y_true)`: images as one `[N, H, W, C]` array (a list of arrays when
+        their sizes differ); `y_true` as `{"boxes": [...], "classes": [...]}` with one
+        array per image (padding removed), or `None` when `data` has no boxes.
+
+    Raises:
+        ValueError: `data` is empty or in a form images cannot be taken from.
+    """
+    elements = data if is_iterable_source(data) else [data]
+    images: list[np.ndarray] = []
+    boxes: list[np.ndarray] = []
+    classes: list[np.ndarray] = []
+    has_truth = True
+    for element in elements:
+        batch_images, batch_truth = split_batch(element, caller)
+        image_list, batched = as_image_list(batch_images, caller)
+        images.extend(image_list)
+        if batch_truth is None:
+            has_truth = False
+        elif has_truth:
+            for image_boxes in boxes_per_image(
+                batch_truth, len(image_list), batched, caller, "y_true"
+            ):
+                boxes.append(image_boxes.boxes)
+                classes.append(image_boxes.classes.astype(np.float32))
+        if len(images) >= max_images:
+            break
+    if not images:
+        raise ValueError(
+            f"{caller} got no examples: the data has no images (an empty dataset or list); "
+            "pass a dataset of (images, y_true) batches, or one such batch."
+        )
+    images = images[:max_images]
+    same_size = len({image.shape for image in images}) == 1
+    image_batch = np.stack(images) if same_size else images
+    truth = {"boxes": boxes[:max_images], "classes": classes[:max_images]} if has_truth else None
+    return image_batch, truth
+
+
+def split_batch(element: Any, caller: str) -> tuple[Any, Any]:
+    """`(images, y_true or None)` of one batch (or one example)."""
+    if isinstance(element, Mapping):
+        if "images" not in element:
+            raise ValueError(
+                f"{caller} got a batch dict with keys {sorted(element)}; expected "
+                "{'images': ..., 'bounding_boxes': ...}. Map your dataset to that form or to "
+                "(images, y_true) tuples."
+            )
+        return element["images"], element.get("bounding_boxes")
+    if isinstance(element, (tuple, list)) and element:
+        if len(element) >= 2 and isinstance(element[1], Mapping):
+            return element[0], element[1]  # (images, y_true, ...)
+        if len(element) == 1:
+            return element[0], None
+        if all(is_array(item) for item in element):
+            return list(element), None  # a list of images
+    if is_array(element):
+        return element, None
+    raise ValueError(
+        f"{caller} got a batch of type {type(element).__name__} ({element!r:.60}); "
+        "expected (images, y_true) with y_true a dict of 'boxes' and 'classes', "
+        "{'images': ..., 'bounding_boxes': ...}, or a batch of images "
+        "[batch, height, width, channels]."
+    )

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from nbdetect.bounding_box.formats import check_format
+from nbdetect.visualization.inputs import take_images
 from nbdetect.widgets import scene
 from nbdetect.widgets.base import DetectionWidget
 from nbdetect.widgets.canvas_view import CanvasView
-from nbdetect.widgets.examples import Example, batch_examples, split_element
+from nbdetect.widgets.examples import Example, batch_examples
 from nbdetect.widgets.scene import BoxSet, Cell, Layout
 
 
@@ -132,7 +133,7 @@ class AugmentationPreview(DetectionWidget):
         names = [_step_name(step) for step, enabled in zip(self.steps, self.enabled) if enabled]
         return f"roll {self.rolls} | layers: {', '.join(names) or 'none'}"
 
-    def legend(self):
+    def legend(self, cells):
         """No legend: both rows show the boxes of their images."""
         return ()
 
@@ -209,24 +210,11 @@ def _takes_training(layer: Any) -> bool:
 
 def _first_examples(data: Any, count: int, value_range, caller: str) -> list[Example]:
     """The first `count` examples of a batch or a dataset, with their ground truth."""
-    from nbdetect.widgets.examples import iterable_dataset
-
-    batches = iter(data) if iterable_dataset(data) else iter([data])
-    examples: list[Example] = []
-    for element in batches:
-        images, y_true = split_element(element, caller)
-        if y_true is None:
-            raise ValueError(
-                f"{caller} needs boxes to augment: got images without 'bounding_boxes'. "
-                "Pass {'images': ..., 'bounding_boxes': {'boxes': ..., 'classes': ...}} "
-                "batches or (images, y_true) tuples."
-            )
-        if len(getattr(images, "shape", ())) == 3:
-            images = images[None]
-            y_true = {key: value[None] for key, value in y_true.items()}
-        examples.extend(batch_examples(images, y_true, None, value_range, caller, len(examples)))
-        if len(examples) >= count:
-            break
-    if not examples:
-        raise ValueError(f"{caller} got no examples: the data is empty.")
-    return examples[:count]
+    images, y_true = take_images(data, count, caller)
+    if y_true is None:
+        raise ValueError(
+            f"{caller} needs boxes to augment: got images without 'bounding_boxes'. "
+            "Pass {'images': ..., 'bounding_boxes': {'boxes': ..., 'classes': ...}} "
+            "batches or (images, y_true) tuples."
+        )
+    return batch_examples(images, y_true, None, value_range, caller)

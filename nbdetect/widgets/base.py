@@ -38,10 +38,10 @@ class DetectionWidget(abc.ABC):
     def cells(self) -> list[Cell]:
         """The cells the widget shows now."""
 
-    def legend(self) -> Sequence[BoxStyle]:
-        """The box styles the current view uses, for the PNG's legend."""
+    def legend(self, cells: Sequence[Cell]) -> Sequence[BoxStyle]:
+        """The box styles `cells` use, for the PNG's legend."""
         seen = {}
-        for cell in self.cells():
+        for cell in cells:
             for box_set in cell.box_sets:
                 seen.setdefault(box_set.style.name, box_set.style)
         return list(seen.values())
@@ -52,9 +52,8 @@ class DetectionWidget(abc.ABC):
 
     def to_png(self) -> bytes:
         """The current view as PNG bytes, drawn with `nbdetect.visualization`'s code."""
-        return render_png(
-            self.cells(), self.layout, self.class_mapping, self.legend(), self.status()
-        )
+        cells = self.cells()
+        return render_png(cells, self.layout, self.class_mapping, self.legend(cells), self.status())
 
     def save(self, path: str | pathlib.Path) -> None:
         """Write the current view to a PNG file."""

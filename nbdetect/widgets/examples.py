@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nbdetect.utils import tensors
 from nbdetect.visualization.bounding_box_gallery import to_uint8_rgb
 from nbdetect.visualization.image_gallery import check_value_range
 from nbdetect.visualization.inputs import (
@@ -14,7 +15,7 @@ from nbdetect.visualization.inputs import (
     as_image_list,
     boxes_per_image,
     check_channels,
-    is_dataset,
+    split_batch,
 )
 
 
@@ -73,24 +74,6 @@ def batch_examples(
         Example(to_uint8_rgb(image, low, high), t, p, start + i)
         for i, (image, t, p) in enumerate(zip(image_list, truth, prediction))
     ]
-
-
-def split_element(element: Any, caller: str) -> tuple[Any, Any]:
-    """`(images, y_true or None)` from a dataset element.
-
-    Elements may be `(images, y_true)` tuples (the guide's training format), dicts
-    `{"images", "bounding_boxes"}` (the loaders' format) or images alone.
-    """
-    if isinstance(element, dict):
-        if "images" not in element:
-            raise ValueError(
-                f"{caller} got a dataset of dicts with keys {sorted(element)}; expected "
-                "{'images': ..., 'bounding_boxes': ...} or (images, y_true) tuples."
-            )
-        return element["images"], element.get("bounding_boxes")
-    if isinstance(element, (tuple, list)):
-        return element[0], element[1] if len(element) > 1 else None
-    return element, None
 
 
 class ExampleStream:
@@ -168,7 +151,7 @@ def dataset_batches(
     """Examples from a dataset's batches, predicted by `model` when one is given."""
     seen = 0
     for element in dataset:
-        images, y_true = split_element(element, caller)
+        images, y_true = split_batch(element, caller)
         if len(getattr(images, "shape", ())) == 3:  # an unbatched dataset: one image
             images = images[None]
             if y_true is not None:
@@ -186,8 +169,6 @@ def dataset_batches(
 
 
 def _dense_images(images: Any) -> Any:
-    from nbdetect.utils import tensors
-
     if tensors.is_ragged(images):
         raise ValueError(
             "The gallery got a batch of images of different sizes (ragged) to predict on; "
@@ -195,12 +176,3 @@ def _dense_images(images: Any) -> Any:
             "the predictions yourself."
         )
     return images
-
-
-def iterable_dataset(data: Any) -> bool:
-    """Whether `data` is a dataset (tf.data or any iterable of batches), not arrays."""
-    return is_dataset(data) or (
-        not isinstance(data, (np.ndarray, list, tuple, dict))
-        and hasattr(data, "__iter__")
-        and not hasattr(data, "shape")
-    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
+from nbdetect.metrics.coco_evaluator import COCOEvaluator
 from nbdetect.widgets.base import DetectionWidget
 from nbdetect.widgets.detection_gallery import DetectionGallery
 from nbdetect.widgets.scene import Cell
@@ -60,7 +61,6 @@ class NMSExplorer(DetectionWidget):
         max_detections_limit: int = 300,
     ) -> None:
         from nbdetect.layers.nms_candidates import NMSCandidates
-        from nbdetect.metrics import COCOEvaluator
         from nbdetect.utils import tensors
 
         super().__init__()
@@ -105,7 +105,6 @@ class NMSExplorer(DetectionWidget):
             pre_nms_top_k=config.get("pre_nms_top_k", 1000),
             max_detections_per_class=getattr(decoder, "max_detections_per_class", None),
         )
-        self._evaluator_class = COCOEvaluator
         self.settings = {
             "iou_threshold": float(decoder.iou_threshold),
             "confidence_threshold": float(decoder.confidence_threshold),
@@ -193,7 +192,7 @@ class NMSExplorer(DetectionWidget):
     def _metrics(self):
         if self.y_true is None:
             return None
-        evaluator = self._evaluator_class(self.model_format)
+        evaluator = COCOEvaluator(self.model_format)
         evaluator.update(self.y_true, self.detections)
         return evaluator.compute()
 

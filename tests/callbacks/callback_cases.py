@@ -4,14 +4,8 @@ import io
 
 import keras
 import numpy as np
+import retinanet_cases
 from PIL import Image
-
-from nbdetect.models.retinanet import (
-    FeaturePyramid,
-    PredictionHead,
-    RetinaNet,
-    classification_bias,
-)
 
 
 def compiled_tiny_retinanet():
@@ -22,23 +16,8 @@ def compiled_tiny_retinanet():
 
 
 def tiny_retinanet(num_classes=3, filters=8):
-    images = keras.Input((None, None, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(images)
-    features = {}
-    for stage, channels in zip(range(1, 6), (8, 8, 8, 8, 8)):
-        x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu")(x)
-        if stage >= 3:
-            features[f"P{stage}"] = x
-    return RetinaNet(
-        keras.Model(images, features),
-        num_classes,
-        "xywh",
-        feature_pyramid=FeaturePyramid(filters),
-        classification_head=PredictionHead(
-            9 * num_classes, classification_bias(), num_conv_layers=1, num_filters=filters
-        ),
-        box_head=PredictionHead(36, "zeros", num_conv_layers=1, num_filters=filters),
-    )
+    """The model tests' tiny RetinaNet, with 8-channel pyramid and heads."""
+    return retinanet_cases.tiny_retinanet(num_classes, "xywh", filters)
 
 
 def batch(seed=0):

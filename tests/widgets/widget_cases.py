@@ -13,13 +13,11 @@ import dataclasses
 import io
 import json
 
-import keras
 import numpy as np
+import retinanet_cases
 from ipycanvas.canvas import _CMD_LIST, Canvas
 from ipycanvas.utils import commands_to_buffer
 from PIL import Image
-
-from nbdetect.models.retinanet import FeaturePyramid, PredictionHead, RetinaNet, classification_bias
 
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 _ATTR_NAMES = {index: name for name, index in Canvas.ATTRS.items()}
@@ -189,24 +187,8 @@ def decode_png(png: bytes) -> Image.Image:
 
 
 def tiny_retinanet(num_classes=3, bounding_box_format="xywh", filters=8):
-    """The smallest RetinaNet the model tests use: five stride-2 convs, 1-conv heads."""
-    images = keras.Input((None, None, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(images)
-    features = {}
-    for stage, width in zip(range(1, 6), (8, 8, 16, 16, 16)):
-        x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
-        if stage >= 3:
-            features[f"P{stage}"] = x
-    return RetinaNet(
-        keras.Model(images, features),
-        num_classes,
-        bounding_box_format,
-        feature_pyramid=FeaturePyramid(filters),
-        classification_head=PredictionHead(
-            9 * num_classes, classification_bias(), num_conv_layers=1, num_filters=filters
-        ),
-        box_head=PredictionHead(36, "zeros", num_conv_layers=1, num_filters=filters),
-    )
+    """The model tests' tiny RetinaNet, with 8-channel pyramid and heads."""
+    return retinanet_cases.tiny_retinanet(num_classes, bounding_box_format, filters)
 
 
 def threshold_between(scores, quantile):
