@@ -9,6 +9,7 @@ import keras
 
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
 from nbdetect.metrics.coco_result import COCOResult
+from nbdetect.models.detector import as_detector
 from nbdetect.visualization.inputs import split_batch
 
 
@@ -83,9 +84,10 @@ class EvaluateCOCOMetricsCallback(keras.callbacks.Callback):
         # A size given to the constructor wins over the images' own.
         sized = self.evaluator.image_shape is not None
         step = 0
+        detector = as_detector(self.model, self.evaluator.bounding_box_format)
         for step, batch in enumerate(self.data, start=1):
             images, y_true = _split(batch)
-            y_pred = self.model.predict_on_batch(images)
+            y_pred = detector.predict(images)
             self.evaluator.update(y_true, y_pred, images=None if sized else images)
             if progbar is not None:
                 progbar.update(step)

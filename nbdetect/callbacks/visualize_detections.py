@@ -167,7 +167,12 @@ def render_detections(
     font_scale: float,
     dpi: float,
 ) -> bytes:
-    """Predict on `images` with `model` and plot truth and predictions; returns PNG bytes."""
+    """Predict on `images` with `model` and plot truth and predictions; returns PNG bytes.
+
+    `model` is any Keras detector (`nbdetect.models.as_detector`); its boxes are drawn in
+    the images' own pixels, in `bounding_box_format`.
+    """
+    from nbdetect.models.detector import as_detector
     from nbdetect.visualization import plot_bounding_box_gallery
 
     figure = plot_bounding_box_gallery(
@@ -175,7 +180,7 @@ def render_detections(
         value_range=value_range,
         bounding_box_format=bounding_box_format,
         y_true=y_true,
-        y_pred=predict_detections(model, images),
+        y_pred=as_detector(model, bounding_box_format).predict(images),
         class_mapping=class_mapping,
         legend=True,
         rows=rows,
@@ -186,18 +191,6 @@ def render_detections(
         dpi=dpi,
     )
     return notebook_display.figure_to_png(figure, dpi)
-
-
-def predict_detections(model: keras.Model, images: Any) -> dict:
-    """The model's detections for a batch array, or for a list of images of different sizes.
-
-    Prediction runs through `model.predict` (the model's own predict step, so it works on
-    every backend and a model can prepare for a new image size); the result is numpy.
-    """
-    if not isinstance(images, list):
-        return model.predict(images, batch_size=len(images), verbose=0)
-    per_image = [model.predict(image[None], verbose=0) for image in images]
-    return {key: [prediction[key][0] for prediction in per_image] for key in per_image[0]}
 
 
 def check_positive_int(value: Any, name: str, caller: str, expected: str) -> None:

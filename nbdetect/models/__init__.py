@@ -1,5 +1,7 @@
 """Detection models, named as in KerasCV's `keras_cv.models`.
 
+`as_detector` lets every nbdetect tool take KerasHub's and KerasCV's detectors too.
+
 Example::
 
     from nbdetect import models
@@ -9,6 +11,7 @@ Example::
     )
 """
 
+from nbdetect.models.detector import Detector, as_detector
 from nbdetect.models.retinanet import Backbone, RetinaNet
 
-__all__ = ["Backbone", "RetinaNet"]
+__all__ = ["Backbone", "Detector", "RetinaNet", "as_detector"]

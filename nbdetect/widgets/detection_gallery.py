@@ -128,10 +128,12 @@ class DetectionGallery(DetectionWidget):
         Args:
             dataset: a `tf.data.Dataset` or any iterable of `(images, y_true)` batches,
                 of `{"images", "bounding_boxes"}` dicts, or of images alone.
-            model: a detector whose `predict` returns boxes in `bounding_box_format`,
-                or `None` to show the ground truth only.
+            model: any Keras detector (nbdetect's RetinaNet, a KerasHub ObjectDetector,
+                KerasCV's RetinaNet or YOLOV8Detector; see `nbdetect.models.as_detector`),
+                or `None` to show the ground truth only. Its boxes are drawn in the
+                images' own pixels, whatever size its preprocessor resizes them to.
             bounding_box_format: the format of the dataset's boxes and the predictions.
-            class_mapping: class names.
+            class_mapping: class names (default: the model's `class_mapping`, if any).
             value_range: `(low, high)` of the pixel values.
             rows: rows per page.
             cols: columns per page.
@@ -141,7 +143,12 @@ class DetectionGallery(DetectionWidget):
         Returns:
             The gallery, showing the first page.
         """
-        batches = dataset_batches(dataset, model, value_range, cls.__name__, max_examples)
+        from nbdetect.models.detector import as_detector
+
+        detector = None if model is None else as_detector(model, bounding_box_format)
+        if class_mapping is None and detector is not None:
+            class_mapping = detector.class_mapping
+        batches = dataset_batches(dataset, detector, value_range, cls.__name__, max_examples)
         stream = ExampleStream(batches, rows * cols)
         return cls(
             None,

@@ -7,7 +7,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nbdetect.utils import tensors
 from nbdetect.visualization.bounding_box_gallery import to_uint8_rgb
 from nbdetect.visualization.image_gallery import check_value_range
 from nbdetect.visualization.inputs import (
@@ -143,12 +142,16 @@ class ExampleStream:
 
 def dataset_batches(
     dataset: Any,
-    model: Any,
+    detector: Any,
     value_range: tuple[float, float],
     caller: str,
     limit: int | None = None,
 ) -> Iterator[list[Example]]:
-    """Examples from a dataset's batches, predicted by `model` when one is given."""
+    """Examples from a dataset's batches, predicted by `detector` when one is given.
+
+    `detector` is a `nbdetect.models.Detector`: batches of images of different sizes
+    (ragged) are predicted image by image, in each image's own pixels.
+    """
     seen = 0
     for element in dataset:
         images, y_true = split_batch(element, caller)
@@ -156,9 +159,7 @@ def dataset_batches(
             images = images[None]
             if y_true is not None:
                 y_true = {key: value[None] for key, value in y_true.items()}
-        y_pred = None
-        if model is not None:
-            y_pred = model.predict(_dense_images(images), verbose=0)
+        y_pred = None if detector is None else detector.predict(images)
         batch = batch_examples(images, y_true, y_pred, value_range, caller, start=seen)
         if limit is not None:
             batch = batch[: limit - seen]
@@ -166,13 +167,3 @@ def dataset_batches(
         yield batch
         if limit is not None and seen >= limit:
             return
-
-
-def _dense_images(images: Any) -> Any:
-    if tensors.is_ragged(images):
-        raise ValueError(
-            "The gallery got a batch of images of different sizes (ragged) to predict on; "
-            "resize them to one size first, e.g. with nbdetect.layers.Resizing, or pass "
-            "the predictions yourself."
-        )
-    return images

@@ -6,8 +6,6 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from nbdetect.bounding_box.converters import convert_format
-from nbdetect.bounding_box.formats import check_format
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
 from nbdetect.widgets.base import DetectionWidget
 from nbdetect.widgets.detection_gallery import DetectionGallery
@@ -17,22 +15,28 @@ from nbdetect.widgets.scene import Cell
 class NMSExplorer(DetectionWidget):
     """Sliders for a detector's NMS settings, redrawing its detections on every move.
 
-    The model runs once (`predict_raw`); its boxes are decoded and the NMS candidates
-    (the best `pre_nms_top_k` box-class pairs of each image) ranked once
+    Any Keras detector works (see `nbdetect.models.as_detector`): nbdetect's RetinaNet,
+    KerasHub's RetinaNet and D-FINE, KerasCV's RetinaNet and YOLOV8. The model runs once;
+    the boxes and scores its NMS receives are kept and the NMS candidates (the best
+    `pre_nms_top_k` box-class pairs of each image) ranked once
     (`nbdetect.layers.NMSCandidates`). A slider move runs only the greedy selection, the
     library's own, compiled, and redraws the box layer: the detections shown are exactly
-    what `model.predict` returns with those settings. Under the images: the number of
+    what `model.predict` returns with those settings (for nbdetect's and KerasCV's NMS;
+    KerasHub's NMS is an approximation of greedy NMS that can keep a few boxes fewer in
+    dense regions). Boxes are drawn on the images as given, whatever size the model's
+    preprocessor resizes them to. A model whose decoder is not NMS gets the confidence
+    and max-detections sliders only, filtering its own detections. Under the images: the number of
     boxes per image and, with ground truth, the COCO mAP of what is shown. "Apply to
     model" sets `model.prediction_decoder` to the chosen settings and shows the line of
     code that does the same.
 
     Args:
-        model: a `nbdetect.models.RetinaNet` (anything with `predict_raw`,
-            `decode_boxes`, `bounding_box_format` and an NMS `prediction_decoder`).
-        images: `[B, H, W, 3]` images, as the model takes them.
+        model: a Keras detector, or a `nbdetect.models.Detector`.
+        images: `[B, H, W, 3]` images of one size (pixel values as the model takes them).
         y_true: their ground truth `{"boxes", "classes"}`, or `None`.
-        bounding_box_format: the format of `y_true` (default: the model's).
-        class_mapping: class names.
+        bounding_box_format: the format of `y_true` and of the detections shown and
+            returned (default: the model's).
+        class_mapping: class names (default: the model's `class_mapping`, if any).
         value_range: `(low, high)` of the pixel values, for drawing.
         rows: rows of images (default: from the number of images).
         cols: columns of images (default: at most 4).
@@ -60,65 +64,47 @@ class NMSExplorer(DetectionWidget):
         cell_size: int = 256,
         max_detections_limit: int = 300,
     ) -> None:
-        from nbdetect.layers.nms_candidates import NMSCandidates
+        from nbdetect.models.detector import as_detector
         from nbdetect.utils import tensors
 
         super().__init__()
         caller = type(self).__name__
-        for method in ("predict_raw", "decode_boxes", "prediction_decoder"):
-            if not hasattr(model, method):
-                raise ValueError(
-                    f"{caller} needs a detector with raw outputs, such as "
-                    f"nbdetect.models.RetinaNet; got a {type(model).__name__} without "
-                    f"`{method}`."
-                )
-        decoder = model.prediction_decoder
-        if not hasattr(decoder, "iou_threshold") or not hasattr(decoder, "get_config"):
-            raise ValueError(
-                f"{caller} tunes NMS decoders (MultiClassNonMaxSuppression or "
-                f"NonMaxSuppression); the model's prediction_decoder is a "
-                f"{type(decoder).__name__}."
-            )
-        self.model = model
-        self.model_format = check_format(model.bounding_box_format, caller=caller)
+        self.detector = as_detector(model, bounding_box_format)
+        self.model = self.detector.model
+        self.model_format = self.detector.bounding_box_format
         images = tensors.to_numpy(images)
         if images.ndim != 4:
             raise ValueError(
                 f"{caller} got images of shape {images.shape}; expected a batch "
-                "[batch, height, width, channels] of one size, as the model takes them."
+                "[batch, height, width, channels] of one size."
             )
         self.images = images
-        image_shape = images.shape[1:3]
-        if y_true is not None:
-            fmt = check_format(bounding_box_format or self.model_format, caller=caller)
-            y_true = _to_format(y_true, fmt, self.model_format, image_shape)
         self.y_true = y_true
-        self.raw_outputs = model.predict_raw(images, verbose=0)
-        boxes = model.decode_boxes(self.raw_outputs, image_shape=image_shape)
-        config = decoder.get_config()
-        self.candidates = NMSCandidates(
-            boxes,
-            self.raw_outputs["classification"],
-            self.model_format,
-            from_logits=config.get("from_logits", True),
-            class_agnostic=type(decoder).__name__ == "NonMaxSuppression",
-            pre_nms_top_k=config.get("pre_nms_top_k", 1000),
-            max_detections_per_class=getattr(decoder, "max_detections_per_class", None),
-        )
+        # The network runs here, once; slider moves only select.
+        self.sweep = self.detector.sweep(images)
+        nms = self.detector.nms_settings()
+        if nms is None:
+            # The model's own detections, filtered: start from all of them.
+            counts = self.sweep.select(0.0, 0.0, 10**6)["num_detections"]
+            nms = {
+                "iou_threshold": 1.0,
+                "confidence_threshold": 0.0,
+                "max_detections": max(1, int(max(counts, default=1))),
+            }
         self.settings = {
-            "iou_threshold": float(decoder.iou_threshold),
-            "confidence_threshold": float(decoder.confidence_threshold),
-            "max_detections": int(decoder.max_detections),
+            key: nms[key] for key in ("iou_threshold", "confidence_threshold", "max_detections")
         }
         self.max_detections_limit = max(int(max_detections_limit), self.settings["max_detections"])
-        self.class_mapping = class_mapping
-        self.detections = self.candidates.select(**self.settings)
+        self.class_mapping = (
+            class_mapping if class_mapping is not None else self.detector.class_mapping
+        )
+        self.detections = self.sweep.select(**self.settings)
         self.gallery = DetectionGallery(
             images,
             y_true,
             self.detections,
             bounding_box_format=self.model_format,
-            class_mapping=class_mapping,
+            class_mapping=self.class_mapping,
             value_range=value_range,
             rows=rows,
             cols=cols,
@@ -128,6 +114,15 @@ class NMSExplorer(DetectionWidget):
         self.view = self.gallery.view
         self.metrics = self._metrics()
         self._build_widgets()
+
+    @property
+    def nms(self) -> bool:
+        """Whether the sliders re-run non-max suppression.
+
+        False for a model whose decoder is not NMS nbdetect can re-run (e.g. a custom
+        decoder): then only confidence and count apply.
+        """
+        return self.sweep is not None and self.sweep.nms
 
     # -- the decoding ------------------------------------------------------------------
 
@@ -150,7 +145,7 @@ class NMSExplorer(DetectionWidget):
         if new == self.settings and self.detections is not None:
             return self.detections
         self.settings = new
-        self.detections = self.candidates.select(**new)
+        self.detections = self.sweep.select(**new)
         self.gallery.set_predictions(self.detections)
         self.metrics = self._metrics()
         self._show_summary()
@@ -158,32 +153,27 @@ class NMSExplorer(DetectionWidget):
 
     def decoder(self):
         """A new decoder layer with the current settings, of the model's decoder's class."""
-        current = self.model.prediction_decoder
-        config = current.get_config()
-        config.update(self.settings)
-        config.pop("name", None)
-        return type(current).from_config(config)
+        self._check_nms("decoder")
+        return self.detector.decoder_with(**self.settings)
 
     def apply(self) -> None:
         """Set `model.prediction_decoder` to the current settings."""
-        self.model.prediction_decoder = self.decoder()
+        self._check_nms("apply")
+        self.detector.apply(**self.settings)
 
     def code(self) -> str:
         """The line of code that sets the model's decoder to the current settings."""
-        decoder = self.model.prediction_decoder
-        arguments = [
-            f"bounding_box_format={self.model_format!r}",
-            f"from_logits={decoder.get_config().get('from_logits', True)}",
-            f"iou_threshold={self.settings['iou_threshold']:g}",
-            f"confidence_threshold={self.settings['confidence_threshold']:g}",
-            f"max_detections={self.settings['max_detections']}",
-        ]
-        config = decoder.get_config()
-        for name in ("max_detections_per_class", "pre_nms_top_k"):
-            if name in config:
-                arguments.append(f"{name}={config[name]!r}")
-        name = type(decoder).__name__
-        return f"model.prediction_decoder = nbdetect.layers.{name}({', '.join(arguments)})"
+        self._check_nms("code")
+        return self.detector.decoder_code(**self.settings)
+
+    def _check_nms(self, method: str) -> None:
+        if not self.nms:
+            raise ValueError(
+                f"NMSExplorer.{method}() needs a model whose prediction_decoder is non-max "
+                f"suppression; this {type(self.model).__name__}'s decoder is a "
+                f"{type(self.detector.decoder).__name__}, so the explorer only filters its "
+                "detections by confidence and count."
+            )
 
     def boxes_per_image(self) -> list[int]:
         """The number of detections of each image at the current settings."""
@@ -250,6 +240,14 @@ class NMSExplorer(DetectionWidget):
             controls[name].observe(self._on_slider, names="value")
         controls["apply"].on_click(self._on_apply)
         self.controls = controls
+        if not self.nms:
+            controls["iou_threshold"].layout.display = "none"
+            controls["apply"].layout.display = "none"
+            controls["code"].value = html.escape(
+                f"This model's decoder ({type(self.detector.decoder).__name__}) is not non-max "
+                "suppression: there is no IoU threshold to tune. The sliders filter its own "
+                "detections by confidence and count."
+            )
         # The decoder's threshold is the filter here: the gallery's own would hide it.
         self.gallery.controls["confidence"].layout.display = "none"
         self.gallery.confidence_filter = False
@@ -292,12 +290,7 @@ class NMSExplorer(DetectionWidget):
         super().close()
 
     def _release(self) -> None:
-        self.images = self.raw_outputs = self.candidates = self.y_true = None
+        if self.sweep is not None:
+            self.sweep.close()
+        self.images = self.sweep = self.y_true = None
         self.controls = {}
-
-
-def _to_format(y_true: Any, source: str, target: str, image_shape) -> Any:
-    """`y_true` with its boxes in `target` (padding rows stay -1)."""
-    if source == target:
-        return y_true
-    return convert_format(y_true, source=source, target=target, image_shape=tuple(image_shape))

@@ -131,8 +131,8 @@ def test_close_releases_the_data_and_the_view(kind, request):
     if kind == "gallery":
         assert widget.stream.examples == [] and widget.examples == [] and widget.cells() == []
     elif kind == "explorer":
-        assert widget.images is None and widget.raw_outputs is None
-        assert widget.candidates is None and widget.gallery.stream.examples == []
+        assert widget.images is None and widget.sweep is None
+        assert widget.gallery.stream.examples == []
         assert widget.gallery.widget is None
     else:
         assert widget.originals == [] and widget.augmented == []

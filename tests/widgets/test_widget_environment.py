@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nbdetect import layers as nb_layers
+from nbdetect.layers import MultiClassNonMaxSuppression
 from nbdetect.widgets import (
     AugmentationPreview,
     DetectionGallery,
@@ -119,20 +120,53 @@ def test_gallery_dataset_without_images():
         DetectionGallery.from_dataset([{"pixels": IMAGES}], bounding_box_format="xywh")
 
 
-def test_explorer_needs_a_detector_with_raw_outputs():
+def test_explorer_needs_a_detector():
     images = keras.Input((64, 64, 3))
     plain = keras.Model(images, keras.layers.Conv2D(4, 3)(images))
-    with pytest.raises(ValueError, match="predict_raw"):
+    with pytest.raises(ValueError, match="bounding_box_format"):
         NMSExplorer(plain, IMAGES)
 
 
-def test_explorer_needs_an_nms_decoder(detector):
+class TopScores(keras.layers.Layer):
+    """A decoder that is not NMS to nbdetect: the 5 best boxes (DETR-style top-k)."""
+
+    def __init__(self, bounding_box_format, **kwargs):
+        super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format
+        self.nms = MultiClassNonMaxSuppression(
+            bounding_box_format,
+            from_logits=True,
+            iou_threshold=1.0,
+            confidence_threshold=0.0,
+            max_detections=5,
+        )
+
+    def call(self, boxes, scores, images=None, image_shape=None):
+        return self.nms(boxes, scores, image_shape=image_shape)
+
+
+def test_explorer_without_nms_filters_the_models_detections(detector):
     model, images, _ = detector
     decoder = model.prediction_decoder
     try:
-        model.prediction_decoder = keras.layers.Identity()
-        with pytest.raises(ValueError, match="Identity"):
-            NMSExplorer(model, images)
+        model.prediction_decoder = TopScores(model.bounding_box_format)
+        explorer = NMSExplorer(model, images)
+        assert not explorer.nms
+        assert explorer.controls["iou_threshold"].layout.display == "none"
+        assert explorer.controls["apply"].layout.display == "none"
+        assert "not non-max suppression" in explorer.controls["code"].value
+        everything = model.predict(images, verbose=0)
+        assert explorer.boxes_per_image() == [int(n) for n in everything["num_detections"]]
+        threshold = float(np.median(everything["confidence"][everything["confidence"] >= 0]))
+        shown = explorer.update(confidence_threshold=threshold, max_detections=3)
+        for i in range(len(images)):
+            confidence = everything["confidence"][i]
+            expected = np.sort(confidence[confidence > threshold])[::-1][:3]
+            np.testing.assert_allclose(
+                shown["confidence"][i, : shown["num_detections"][i]], expected
+            )
+        with pytest.raises(ValueError, match="TopScores"):
+            explorer.code()
     finally:
         model.prediction_decoder = decoder
 
