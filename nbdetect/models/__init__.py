@@ -12,6 +12,7 @@ Example::
 """
 
 from nbdetect.models.detector import Detector, as_detector
+from nbdetect.models.pretrained import COCO_DETECTORS, load_detector
 from nbdetect.models.retinanet import Backbone, RetinaNet
 
-__all__ = ["Backbone", "Detector", "RetinaNet", "as_detector"]
+__all__ = ["COCO_DETECTORS", "Backbone", "Detector", "RetinaNet", "as_detector", "load_detector"]

@@ -50,7 +50,11 @@ _LIBRARY_IMPORT = {
 }
 
 
-def as_detector(model: Any, bounding_box_format: str | None = None) -> Detector:
+def as_detector(
+    model: Any,
+    bounding_box_format: str | None = None,
+    class_mapping: Mapping[int, str] | None = None,
+) -> Detector:
     """Wrap a Keras detector (or return a `Detector` as it is).
 
     Args:
@@ -59,6 +63,8 @@ def as_detector(model: Any, bounding_box_format: str | None = None) -> Detector:
             returns box dicts, or a `Detector`.
         bounding_box_format: the format the detections are returned in; default: the
             model's.
+        class_mapping: `{class_id: name}` for the tools to label boxes with; default: the
+            model's `class_mapping` (nbdetect's RetinaNet), else none.
 
     Returns:
         A `Detector`.
@@ -72,13 +78,17 @@ def as_detector(model: Any, bounding_box_format: str | None = None) -> Detector:
         >>> detector.predict(images)["boxes"]  # [B, max_detections, 4] in xyxy
     """
     if isinstance(model, Detector):
-        if (
-            bounding_box_format is None
-            or check_format(bounding_box_format) == model.bounding_box_format
-        ):
+        same_format = bounding_box_format is None or (
+            check_format(bounding_box_format) == model.bounding_box_format
+        )
+        if same_format and class_mapping is None:
             return model
-        return Detector(model.model, bounding_box_format)
-    return Detector(model, bounding_box_format)
+        return Detector(
+            model.model,
+            bounding_box_format or model.bounding_box_format,
+            class_mapping=model.class_mapping if class_mapping is None else class_mapping,
+        )
+    return Detector(model, bounding_box_format, class_mapping=class_mapping)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,7 +189,12 @@ class Detector:
             when the model takes any size.
     """
 
-    def __init__(self, model: Any, bounding_box_format: str | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        bounding_box_format: str | None = None,
+        class_mapping: Mapping[int, str] | None = None,
+    ) -> None:
         self.model = model
         self.library = _library(model)
         # A model without a format of its own (any object with a box-dict `predict`) is
@@ -198,7 +213,7 @@ class Detector:
         self.bounding_box_format = check_format(
             bounding_box_format or self.model_format, caller="as_detector"
         )
-        mapping = getattr(model, "class_mapping", None)
+        mapping = getattr(model, "class_mapping", None) if class_mapping is None else class_mapping
         self.class_mapping = dict(mapping) if isinstance(mapping, Mapping) else None
         self.input_size = _input_size(model) if self.library == "keras_hub" else None
 
