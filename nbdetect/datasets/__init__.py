@@ -8,7 +8,9 @@ names indexed by class id.
 - `load_shapes`: a bundled dataset generated on the fly; no files, no downloads.
 - `load_pascal_voc`: Pascal VOC through TensorFlow Datasets, as the KerasCV guide loads it.
 - `load_coco_json`, `load_voc_xml`: your own data, in COCO JSON or Pascal VOC XML files,
-  checked entry by entry when loaded::
+  checked entry by entry when loaded.
+- `COCO_CLASSES`, `VOC_CLASSES`, `torchvision_coco_classes()` (`class_names`): the class
+  names of the datasets pretrained detectors were trained on::
 
     from nbdetect import bounding_box, datasets
 
@@ -19,6 +21,12 @@ names indexed by class id.
     )
 """
 
+from nbdetect.datasets.class_names import (
+    COCO_CATEGORY_IDS,
+    COCO_CLASSES,
+    VOC_CLASSES,
+    torchvision_coco_classes,
+)
 from nbdetect.datasets.coco_json import load_coco_json
 from nbdetect.datasets.common import LoadResult
 from nbdetect.datasets.errors import (
@@ -26,7 +34,7 @@ from nbdetect.datasets.errors import (
     DatasetNotAvailableError,
     LoadReport,
 )
-from nbdetect.datasets.pascal_voc import VOC_CLASSES, load_pascal_voc, unpackage_raw_tfds_inputs
+from nbdetect.datasets.pascal_voc import load_pascal_voc, unpackage_raw_tfds_inputs
 from nbdetect.datasets.shapes import (
     BACKGROUNDS,
     SHAPES_CLASSES,
@@ -39,6 +47,8 @@ from nbdetect.datasets.voc_xml import load_voc_xml
 
 __all__ = [
     "BACKGROUNDS",
+    "COCO_CATEGORY_IDS",
+    "COCO_CLASSES",
     "SHAPES_CLASSES",
     "VOC_CLASSES",
     "AnnotationError",
@@ -52,5 +62,6 @@ __all__ = [
     "load_pascal_voc",
     "load_shapes",
     "load_voc_xml",
+    "torchvision_coco_classes",
     "unpackage_raw_tfds_inputs",
 ]

@@ -76,7 +76,7 @@ def rows(detections, i, digits=2):
                     detections["confidence"][i][j],
                     detections["classes"][i][j],
                     detections["boxes"][i][j],
-                ],
+                ].astype(np.float64),
                 digits,
             )
         )

@@ -144,3 +144,37 @@ def test_pad_to_multiple():
     padded = PadToMultiple(32)(np.ones((1, 33, 64, 3), "float32"))
     assert padded.shape == (1, 64, 64, 3)
     assert float(keras.ops.sum(padded)) == 33 * 64 * 3
+
+
+def test_converted_detectors_resnets_freeze_by_stage():
+    backbone = Backbone("kerascv_resnet50", trainable_stages=3, freeze_batchnorm=True)
+    trainable = {w.path.split("/")[0] for w in backbone.trainable_weights}
+    assert not any(name.startswith(("conv1_", "conv2_")) for name in trainable)
+    assert any(name.startswith("conv3_") for name in trainable)
+    assert not any("_bn" in name for name in trainable)
+
+
+@pytest.mark.parametrize(
+    ("preprocessing", "pixel", "expected"),
+    [
+        (None, 255.0, 1.0),  # the architecture's own: KerasCV's x / 255
+        ("rescale", 255.0, 1.0),
+        ("none", 7.0, 7.0),
+        ({"scale": [2.0, 1.0, 0.5], "offset": [1.0, 0.0, -1.0]}, 2.0, [5.0, 2.0, 0.0]),
+    ],
+)
+def test_preprocessing_option(preprocessing, pixel, expected):
+    backbone = Backbone("kerascv_resnet50", preprocessing=preprocessing)
+    layers = [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
+    first = layers[0]
+    images = np.full((1, 1, 1, 3), pixel, "float32")
+    out = images if preprocessing == "none" else first(images)
+    np.testing.assert_allclose(np.asarray(out)[0, 0, 0], np.broadcast_to(expected, 3), rtol=1e-6)
+    assert Backbone.from_config(backbone.get_config()).preprocessing == preprocessing
+
+
+def test_preprocessing_and_weights_errors():
+    with pytest.raises(ValueError, match="preprocessing='imagenet'; expected None"):
+        Backbone("kerascv_resnet50", preprocessing="imagenet")
+    with pytest.raises(ValueError, match="has no ImageNet weights to download"):
+        Backbone("torchvision_resnet50", pretrained_weights="imagenet")

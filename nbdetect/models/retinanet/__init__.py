@@ -2,11 +2,14 @@
 
 * `RetinaNet`: the model (`from_preset`, `compile`, `fit`, `predict`, `predict_raw`,
   `decode_predictions`, `save_to_preset`).
-* `Backbone`: `keras.applications` classifiers as C3-C5 feature extractors, with frozen
-  BatchNorm / stages for fine-tuning.
+* `Backbone`: `keras.applications` classifiers (and KerasCV's / torchvision's ResNet50,
+  `resnet`) as C3-C5 feature extractors, with frozen BatchNorm / stages for fine-tuning.
 * `FeaturePyramid`, `PredictionHead`: the P3-P7 pyramid and the class / box subnets.
 * `AnchorGenerator`, `RetinaNetLabelEncoder`, `encode_box_to_deltas`,
   `decode_deltas_to_boxes`: anchors, training targets and the box coding.
+* `convert`: KerasHub's and KerasCV's pretrained RetinaNets as nbdetect models
+  (`RetinaNet.from_preset("retinanet_resnet50_fpn_coco")`, or their preset folders), with
+  `TorchvisionAnchorGenerator`, the anchors of detectors ported from torchvision.
 
 Example::
 
@@ -25,8 +28,10 @@ from nbdetect.models.retinanet.backbones import (
     CaffePreprocessing,
     CropToStride,
     PadToMultiple,
+    ScaleOffset,
 )
 from nbdetect.models.retinanet.box_coder import decode_deltas_to_boxes, encode_box_to_deltas
+from nbdetect.models.retinanet.convert import TorchvisionAnchorGenerator
 from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
 from nbdetect.models.retinanet.label_encoder import RetinaNetLabelEncoder
 from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
@@ -46,6 +51,8 @@ __all__ = [
     "PredictionHead",
     "RetinaNet",
     "RetinaNetLabelEncoder",
+    "ScaleOffset",
+    "TorchvisionAnchorGenerator",
     "classification_bias",
     "decode_deltas_to_boxes",
     "default_anchor_generator",

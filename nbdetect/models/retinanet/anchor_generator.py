@@ -125,22 +125,12 @@ class AnchorGenerator(keras.layers.Layer):
         return ops.concatenate(list(self(image, image_shape).values()), axis=0)
 
     def _level_anchors(self, size, stride, grid, image_shape):
-        # Anchor shapes are plain numbers: computed in numpy, they enter the graph as constants.
-        shapes = np.array(
-            [
-                (size * scale / math.sqrt(ratio), size * scale * math.sqrt(ratio))
-                for scale in self.scales
-                for ratio in self.aspect_ratios
-            ],
-            dtype="float32",
-        )
-        half_h = ops.convert_to_tensor(shapes[:, 0] / 2)
-        half_w = ops.convert_to_tensor(shapes[:, 1] / 2)
-        rows, cols = grid
-        cy = (ops.cast(ops.arange(rows), "float32") + 0.5) * stride
-        cx = (ops.cast(ops.arange(cols), "float32") + 0.5) * stride
+        half_h, half_w = self._half_sizes(size)
+        cy, cx = self._centres(stride, grid, image_shape)
         cy = ops.reshape(cy, (-1, 1, 1))
         cx = ops.reshape(cx, (1, -1, 1))
+        half_h = ops.convert_to_tensor(half_h)
+        half_w = ops.convert_to_tensor(half_w)
         # [rows, cols, K] each, broadcast from [rows, 1, 1], [1, cols, 1] and [K].
         zeros = ops.zeros_like(cy) + ops.zeros_like(cx) + ops.zeros_like(half_h)
         y1, y2 = zeros + cy - half_h, zeros + cy + half_h
@@ -151,6 +141,26 @@ class AnchorGenerator(keras.layers.Layer):
             y1, y2 = ops.clip(y1, 0.0, height), ops.clip(y2, 0.0, height)
             x1, x2 = ops.clip(x1, 0.0, width), ops.clip(x2, 0.0, width)
         return ops.reshape(ops.stack([y1, x1, y2, x2], axis=-1), (-1, 4))
+
+    def _half_sizes(self, size: float) -> tuple[np.ndarray, np.ndarray]:
+        """Half heights and widths `[K]` of a level's anchors (scale, then aspect ratio)."""
+        # Anchor shapes are plain numbers: computed in numpy, they enter the graph as constants.
+        shapes = np.array(
+            [
+                (size * scale / math.sqrt(ratio), size * scale * math.sqrt(ratio))
+                for scale in self.scales
+                for ratio in self.aspect_ratios
+            ],
+            dtype="float32",
+        )
+        return shapes[:, 0] / 2, shapes[:, 1] / 2
+
+    def _centres(self, stride: int, grid: tuple, image_shape: Any) -> tuple[Any, Any]:
+        """The `[rows]` y and `[cols]` x of a level's anchor centres: cell centres."""
+        rows, cols = grid
+        cy = (ops.cast(ops.arange(rows), "float32") + 0.5) * stride
+        cx = (ops.cast(ops.arange(cols), "float32") + 0.5) * stride
+        return cy, cx
 
     def get_config(self) -> dict:
         """The constructor arguments, for `from_config`."""

@@ -1,14 +1,17 @@
-"""Feature extractors from `keras.applications` classifiers, for RetinaNet."""
+"""Feature extractors from `keras.applications` classifiers (and `resnet`), for RetinaNet."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import keras
 from keras import ops
+
+from nbdetect.models.retinanet.resnet import resnet
 
 # The largest stride a backbone output has (C5).
 MAX_STRIDE = 32
@@ -26,8 +29,9 @@ class _Architecture:
 
     builder: Callable[..., keras.Model]
     stage_starts: tuple[str, str, str, str, str]
-    # ImageNet preprocessing that the classifier leaves to `preprocess_input`.
-    caffe_preprocessing: bool = False
+    # The preprocessing its weights expect that the classifier leaves to the caller
+    # (`Backbone(preprocessing=...)`'s values); None: none, or built in.
+    preprocessing: str | dict | None = None
     # Stride-2 layers that round sizes down (`correct_pad` with unknown input sizes):
     # pad the input to a multiple of 32 and crop the features back to ceil(size / stride).
     pad_input: bool = False
@@ -42,12 +46,26 @@ _RESNET_STAGES = (
     "conv5_block1_1_conv",
 )
 
+# torchvision's ImageNet normalisation, `(x / 255 - mean) / std`, as `x * scale + offset`.
+TORCHVISION_PREPROCESSING = {
+    "scale": [1 / 255 / std for std in (0.229, 0.224, 0.225)],
+    "offset": [-mean / std for mean, std in zip((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))],
+}
+
 ARCHITECTURES = {
-    "resnet50": _Architecture(
-        keras.applications.ResNet50, _RESNET_STAGES, caffe_preprocessing=True
+    "resnet50": _Architecture(keras.applications.ResNet50, _RESNET_STAGES, preprocessing="caffe"),
+    "resnet101": _Architecture(keras.applications.ResNet101, _RESNET_STAGES, preprocessing="caffe"),
+    # The ResNet50 of KerasCV's RetinaNet (`include_rescaling=True`: x / 255).
+    "kerascv_resnet50": _Architecture(
+        functools.partial(resnet, "kerascv", 50),
+        ("conv1_conv", "pool1_pool", *_RESNET_STAGES[2:]),
+        preprocessing="rescale",
     ),
-    "resnet101": _Architecture(
-        keras.applications.ResNet101, _RESNET_STAGES, caffe_preprocessing=True
+    # The ResNet50 of KerasHub's RetinaNet presets (torchvision's, normalisation included).
+    "torchvision_resnet50": _Architecture(
+        functools.partial(resnet, "torchvision", 50),
+        _RESNET_STAGES,
+        preprocessing=TORCHVISION_PREPROCESSING,
     ),
     "mobilenet_v3_small": _Architecture(
         keras.applications.MobileNetV3Small,
@@ -106,7 +124,9 @@ class Backbone(keras.Model):
 
     Args:
         architecture: one of `ARCHITECTURES`: `"resnet50"`, `"resnet101"`,
-            `"mobilenet_v3_small"`, `"mobilenet_v3_large"`, `"efficientnetv2_b0"`.
+            `"mobilenet_v3_small"`, `"mobilenet_v3_large"`, `"efficientnetv2_b0"`, and
+            the ResNet50s of converted detectors, `"kerascv_resnet50"` and
+            `"torchvision_resnet50"` (see `nbdetect.models.retinanet.resnet`).
         pretrained_weights: `None` (random initialisation), `"imagenet"` (downloaded by
             Keras, then cached in `~/.keras/models`) or the path of a Keras weights file
             for the classifier without its top.
@@ -122,6 +142,10 @@ class Backbone(keras.Model):
             ImageNet statistics). From scratch, 0.999 would leave the statistics that
             `predict()` uses near their initial values for thousands of steps, and the
             detections meaningless while the training loss looks fine.
+        preprocessing: what the model does to the `[0, 255]` images first; default (None)
+            what the architecture's weights expect. `"caffe"` (`CaffePreprocessing`),
+            `"rescale"` (x / 255), `"none"`, or `{"scale": s, "offset": o}` for
+            `x * s + o` (`ScaleOffset`; numbers or one per channel).
         **kwargs: passed to `keras.Model` (`name`, `trainable`).
 
     Example:
@@ -141,6 +165,7 @@ class Backbone(keras.Model):
         trainable_stages: int | None = None,
         freeze_batchnorm: bool | None = None,
         batchnorm_momentum: float | None = None,
+        preprocessing: str | dict | None = None,
         **kwargs: Any,
     ) -> None:
         if architecture not in ARCHITECTURES:
@@ -167,8 +192,11 @@ class Backbone(keras.Model):
         # === Layers ===
         images = keras.Input((None, None, 3), name="images")
         x = images
-        if spec.caffe_preprocessing:
-            x = CaffePreprocessing(name="caffe_preprocessing")(x)
+        preprocessing_layer = _preprocessing_layer(
+            spec.preprocessing if preprocessing is None else preprocessing
+        )
+        if preprocessing_layer is not None:
+            x = preprocessing_layer(x)
         if spec.pad_input:
             x = PadToMultiple(MAX_STRIDE, name="pad_to_multiple")(x)
         classifier = _build_classifier(architecture, spec, x, pretrained_weights)
@@ -188,6 +216,7 @@ class Backbone(keras.Model):
         self.pretrained_weights = pretrained_weights
         self.trainable_stages = int(trainable_stages)
         self.freeze_batchnorm = bool(freeze_batchnorm)
+        self.preprocessing = preprocessing
         _freeze(classifier.layers, starts, self.trainable_stages, self.freeze_batchnorm)
         batchnorms = [
             layer
@@ -211,12 +240,31 @@ class Backbone(keras.Model):
             "trainable_stages": self.trainable_stages,
             "freeze_batchnorm": self.freeze_batchnorm,
             "batchnorm_momentum": self.batchnorm_momentum,
+            "preprocessing": self.preprocessing,
         }
 
     @classmethod
     def from_config(cls, config: dict) -> Backbone:
         """Rebuild from `get_config()`."""
         return cls(**config)
+
+
+def _preprocessing_layer(preprocessing: str | dict | None) -> keras.layers.Layer | None:
+    if preprocessing is None or preprocessing == "none":
+        return None
+    if preprocessing == "caffe":
+        return CaffePreprocessing(name="caffe_preprocessing")
+    if preprocessing == "rescale":
+        return ScaleOffset(1 / 255.0, 0.0, name="rescale")
+    if isinstance(preprocessing, dict) and set(preprocessing) <= {"scale", "offset"}:
+        return ScaleOffset(
+            preprocessing.get("scale", 1.0), preprocessing.get("offset", 0.0), name="scale_offset"
+        )
+    raise ValueError(
+        f"Backbone got preprocessing={preprocessing!r}; expected None (the architecture's "
+        "own), 'caffe', 'rescale' (x / 255), 'none', or {'scale': s, 'offset': o} for "
+        "x * s + o, e.g. {'scale': 1 / 127.5, 'offset': -1.0}."
+    )
 
 
 def _build_classifier(architecture, spec, inputs, weights):
@@ -228,6 +276,8 @@ def _build_classifier(architecture, spec, inputs, weights):
             return spec.builder(
                 include_top=False, weights=weights, input_tensor=inputs, **spec.builder_kwargs
             )
+    except ValueError:  # a wrong argument, not a failed download
+        raise
     except Exception as error:
         if weights != "imagenet":
             raise
@@ -275,6 +325,52 @@ class CaffePreprocessing(keras.layers.Layer):
     def compute_output_shape(self, input_shape: Any) -> tuple:
         """The input's shape."""
         return tuple(input_shape)
+
+
+@keras.saving.register_keras_serializable(package="nbdetect")
+class ScaleOffset(keras.layers.Layer):
+    """`x * scale + offset`: rescaling and per-channel normalisation as a layer.
+
+    Multiplies, then adds, in the compute dtype, as Keras' `Rescaling` and KerasHub's
+    `ImageConverter` do, so that converted models see the same numbers.
+
+    Args:
+        scale: a number, or one per channel.
+        offset: a number, or one per channel.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> ScaleOffset(1 / 127.5, -1.0)(np.full((1, 1, 1, 3), 255.0))
+        [[[[1., 1., 1.]]]]
+    """
+
+    def __init__(self, scale: float | list, offset: float | list = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = _number_or_list(scale)
+        self.offset = _number_or_list(offset)
+
+    def call(self, images: Any) -> Any:
+        """`[B, H, W, C]` images times `scale` plus `offset`."""
+        images = ops.cast(images, self.compute_dtype)
+        scale = ops.convert_to_tensor(self.scale, self.compute_dtype)
+        offset = ops.convert_to_tensor(self.offset, self.compute_dtype)
+        return images * scale + offset
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        """The input's shape."""
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        """The constructor arguments, for `from_config`."""
+        config = super().get_config()
+        config.update(scale=self.scale, offset=self.offset)
+        return config
+
+
+def _number_or_list(value: Any) -> float | list[float]:
+    if isinstance(value, (int, float)):
+        return float(value)
+    return [float(v) for v in value]
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")

@@ -16,7 +16,8 @@ class FeaturePyramid(keras.layers.Layer):
 
     1x1 lateral convolutions bring C3-C5 to `num_filters` channels; each level adds the
     nearest-neighbour 2x upsampling of the level above; a 3x3 convolution smooths each sum
-    (P3-P5). P6 is a stride-2 3x3 convolution of C5, P7 one of `relu(P6)`.
+    (P3-P5). P6 is a stride-2 3x3 convolution of C5 (or of the pyramid's P5, as
+    torchvision's `retinanet_resnet50_fpn` does), P7 one of `relu(P6)`.
 
     Maps of any size work: an upsampled map is cropped to the level below, so a 13-row
     P4 under a 7-row P5 is fine (`ceil` sizes, as `AnchorGenerator` assumes).
@@ -24,6 +25,9 @@ class FeaturePyramid(keras.layers.Layer):
     Args:
         num_filters: channels of every pyramid level (256 in the paper; fewer makes a
             smaller, faster model).
+        p6_input: what P6 is computed from: `"C5"` (the backbone's last features, as in
+            the paper, KerasCV and torchvision's v2) or `"P5"` (the pyramid's P5 output,
+            as torchvision's v1 and KerasHub's `use_p5=False`).
         **kwargs: passed to `keras.layers.Layer`.
 
     Call arguments:
@@ -40,9 +44,15 @@ class FeaturePyramid(keras.layers.Layer):
         [32, 16, 8, 4, 2]
     """
 
-    def __init__(self, num_filters: int = 256, **kwargs: Any) -> None:
+    def __init__(self, num_filters: int = 256, p6_input: str = "C5", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if p6_input not in ("C5", "P5"):
+            raise ValueError(
+                f"FeaturePyramid got p6_input={p6_input!r}; expected 'C5' (P6 from the "
+                "backbone's last features) or 'P5' (from the pyramid's P5 output)."
+            )
         self.num_filters = int(num_filters)
+        self.p6_input = p6_input
 
         def conv(kernel_size, strides, name):
             return keras.layers.Conv2D(
@@ -67,7 +77,7 @@ class FeaturePyramid(keras.layers.Layer):
         pyramid_shape = (None, None, None, self.num_filters)
         for layer in self.output_convs:
             layer.build(pyramid_shape)
-        self.p6_conv.build(shapes[2])
+        self.p6_conv.build(shapes[2] if self.p6_input == "C5" else pyramid_shape)
         self.p7_conv.build(pyramid_shape)
         self.built = True
 
@@ -78,7 +88,7 @@ class FeaturePyramid(keras.layers.Layer):
         l4 = l4 + _upsample_like(l5, l4)
         l3 = l3 + _upsample_like(l4, l3)
         p3, p4, p5 = (conv(x) for conv, x in zip(self.output_convs, (l3, l4, l5)))
-        p6 = self.p6_conv(c5)
+        p6 = self.p6_conv(c5 if self.p6_input == "C5" else p5)
         p7 = self.p7_conv(ops.relu(p6))
         return [p3, p4, p5, p6, p7]
 
@@ -97,7 +107,7 @@ class FeaturePyramid(keras.layers.Layer):
     def get_config(self) -> dict:
         """The constructor arguments, for `from_config`."""
         config = super().get_config()
-        config.update(num_filters=self.num_filters)
+        config.update(num_filters=self.num_filters, p6_input=self.p6_input)
         return config
 
 

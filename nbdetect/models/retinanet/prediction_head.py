@@ -17,7 +17,10 @@ class PredictionHead(keras.layers.Layer):
     """`num_conv_layers` 3x3 ReLU convolutions, then a 3x3 convolution to `output_filters`.
 
     One instance is shared by all pyramid levels (same weights at every scale), as in the
-    paper. Kernels start from a normal distribution with standard deviation 0.01.
+    paper. Kernels start from a normal distribution with standard deviation 0.01. With
+    `use_group_norm`, each hidden convolution (without bias) is followed by a
+    GroupNormalization of 32 groups before the ReLU, as in torchvision's
+    `retinanet_resnet50_fpn_v2` (KerasHub's `use_prediction_head_norm`).
 
     Args:
         output_filters: channels of the output: anchors per location times the classes
@@ -26,6 +29,7 @@ class PredictionHead(keras.layers.Layer):
         num_conv_layers: hidden convolutions (4 in the paper and KerasHub; 1 or 2 make
             small models train several times faster on a CPU).
         num_filters: channels of the hidden convolutions.
+        use_group_norm: GroupNormalization (32 groups) after each hidden convolution.
         **kwargs: passed to `keras.layers.Layer`.
 
     Call arguments:
@@ -46,6 +50,7 @@ class PredictionHead(keras.layers.Layer):
         bias_initializer: Any = "zeros",
         num_conv_layers: int = 4,
         num_filters: int = 256,
+        use_group_norm: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -53,17 +58,25 @@ class PredictionHead(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.num_conv_layers = int(num_conv_layers)
         self.num_filters = int(num_filters)
+        self.use_group_norm = bool(use_group_norm)
         self.conv_layers = [
             keras.layers.Conv2D(
                 self.num_filters,
                 3,
                 padding="same",
-                activation="relu",
+                # With GroupNorm the ReLU comes after the normalisation, and a bias
+                # before it would be subtracted again.
+                activation=None if self.use_group_norm else "relu",
+                use_bias=not self.use_group_norm,
                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                 dtype=self.dtype_policy,
                 name=f"conv_{i}",
             )
             for i in range(self.num_conv_layers)
+        ]
+        self.group_norm_layers = [
+            keras.layers.GroupNormalization(32, dtype=self.dtype_policy, name=f"group_norm_{i}")
+            for i in range(self.num_conv_layers if self.use_group_norm else 0)
         ]
         self.prediction_layer = keras.layers.Conv2D(
             self.output_filters,
@@ -81,13 +94,17 @@ class PredictionHead(keras.layers.Layer):
         for layer in self.conv_layers:
             layer.build(shape)
             shape = shape[:-1] + (self.num_filters,)
+        for layer in self.group_norm_layers:
+            layer.build(shape)
         self.prediction_layer.build(shape)
         self.built = True
 
     def call(self, x: Any) -> Any:
         """One level `[B, h, w, c]` to `[B, h, w, output_filters]`."""
-        for layer in self.conv_layers:
+        for i, layer in enumerate(self.conv_layers):
             x = layer(x)
+            if self.use_group_norm:
+                x = keras.activations.relu(self.group_norm_layers[i](x))
         return self.prediction_layer(x)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
@@ -102,6 +119,7 @@ class PredictionHead(keras.layers.Layer):
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
             num_conv_layers=self.num_conv_layers,
             num_filters=self.num_filters,
+            use_group_norm=self.use_group_norm,
         )
         return config
 

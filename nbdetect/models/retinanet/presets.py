@@ -1,4 +1,4 @@
-"""RetinaNet presets: named backbones, and trained models saved as directories."""
+"""RetinaNet presets: backbones by name, saved models, KerasHub / KerasCV detectors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import keras
 
+from nbdetect.models.retinanet import convert
 from nbdetect.models.retinanet.backbones import Backbone
 from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
 from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
@@ -61,6 +62,8 @@ def from_preset(
     **kwargs: Any,
 ) -> keras.Model:
     """Build `cls` (a RetinaNet) from a preset name or directory; see `RetinaNet.from_preset`."""
+    if convert.is_foreign_preset(preset):
+        return convert.from_foreign_preset(cls, preset, num_classes, bounding_box_format, kwargs)
     if os.path.isdir(preset):
         return _from_directory(cls, preset, num_classes, bounding_box_format, kwargs)
     if preset not in PRESETS:
@@ -69,10 +72,12 @@ def from_preset(
             if os.sep in preset or preset.startswith(".")
             else ""
         )
+        pretrained = [*convert.KERAS_HUB_PRESETS, *convert.KERAS_CV_PRESETS]
         raise ValueError(
             f"RetinaNet.from_preset() got {preset!r}{hint}; expected a preset name, one of "
-            f"{', '.join(PRESETS)}, or a directory written by model.save_to_preset(). "
-            "nbdetect ships no pretrained detector: train one from a '_imagenet' preset."
+            f"{', '.join(PRESETS)}; a pretrained detector of KerasHub or KerasCV, one of "
+            f"{', '.join(pretrained)} (downloaded with kagglehub), or their preset folder or "
+            "weights file; or a directory written by model.save_to_preset()."
         )
     missing = [
         name

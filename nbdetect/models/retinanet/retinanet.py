@@ -82,6 +82,13 @@ class RetinaNet(keras.Model):
             bias at the focal-loss prior `-log((1 - 0.01) / 0.01)`.
         box_head: a `PredictionHead` with `anchors_per_location * 4` outputs; default as
             the classification head, with a zero bias.
+        class_mapping: the class names, `{class_id: name}` (e.g.
+            `dict(enumerate(nbdetect.datasets.VOC_CLASSES))`), or None. Stored and saved
+            with the model (`model.class_mapping`), for drawing and reports; converted
+            pretrained detectors come with theirs.
+        clip_boxes: clip decoded boxes to the image before NMS (torchvision's order, and
+            the default). KerasCV's and KerasHub's RetinaNets do not clip: their
+            converted presets set False, so that their detections equal the source's.
         **kwargs: passed to `keras.Model` (`name`, `trainable`).
 
     Example:
@@ -110,6 +117,8 @@ class RetinaNet(keras.Model):
         feature_pyramid: keras.layers.Layer | None = None,
         classification_head: keras.layers.Layer | None = None,
         box_head: keras.layers.Layer | None = None,
+        class_mapping: dict[int, str] | None = None,
+        clip_boxes: bool = True,
         **kwargs: Any,
     ) -> None:
         bounding_box_format = check_format(bounding_box_format, caller="RetinaNet")
@@ -118,6 +127,8 @@ class RetinaNet(keras.Model):
                 f"RetinaNet got num_classes={num_classes!r}; expected a positive integer, the "
                 "number of object classes (without a background class)."
             )
+
+        class_mapping = _class_mapping(class_mapping, num_classes)
 
         # === Layers ===
         if anchor_generator is None:
@@ -188,6 +199,8 @@ class RetinaNet(keras.Model):
         self.feature_pyramid = feature_pyramid
         self.classification_head = classification_head
         self.box_head = box_head
+        self.class_mapping = class_mapping
+        self.clip_boxes = bool(clip_boxes)
 
         # === Training state (set by compile) ===
         self.box_loss = None
@@ -237,7 +250,8 @@ class RetinaNet(keras.Model):
         Returns:
             The decoder's output: `{"boxes": [B, D, 4] in bounding_box_format, "classes":
             [B, D], "confidence": [B, D], "num_detections": [B]}`, -1 past
-            `num_detections`. Boxes are clipped to the image.
+            `num_detections`. Boxes are clipped to the image (unless `clip_boxes` is
+            False).
 
         Example:
             >>> raw = model.predict_raw(images)
@@ -270,7 +284,7 @@ class RetinaNet(keras.Model):
         image_shape: Sequence[int] | None = None,
         bounding_box_format: str | None = None,
     ) -> Any:
-        """The box of every anchor from raw head outputs, clipped to the image: no NMS.
+        """The box of every anchor from raw head outputs (clipped to the image): no NMS.
 
         `decode_predictions` runs NMS on these boxes; threshold sweeps (the NMS explorer,
         `nbdetect.layers.NMSCandidates`) keep them and run only the selection.
@@ -293,7 +307,8 @@ class RetinaNet(keras.Model):
         anchors = self._anchors_yxyx(height, width)
         _check_anchor_count(anchors.shape[0], predictions["box"].shape[1], (height, width))
         boxes = decode_deltas_to_boxes(anchors, predictions["box"], self.label_encoder.box_variance)
-        boxes = _clip_yxyx(boxes, height, width)
+        if self.clip_boxes:
+            boxes = _clip_yxyx(boxes, height, width)
         return convert_format(
             boxes,
             source="yxyx",
@@ -579,36 +594,57 @@ class RetinaNet(keras.Model):
         bounding_box_format: str | None = None,
         **kwargs: Any,
     ) -> RetinaNet:
-        """A RetinaNet from a preset name or from a directory `save_to_preset()` wrote.
+        """A RetinaNet from a preset name, a saved directory, or another library's detector.
 
-        Preset names (`RetinaNet.presets`): `"resnet50"`, `"resnet101"`,
-        `"mobilenet_v3_small"`, `"mobilenet_v3_large"`, `"efficientnetv2_b0"` build
-        offline with random weights; the same names with `"_imagenet"` download the
-        backbone's ImageNet weights through Keras (cached in `~/.keras/models`). The
-        detection layers start untrained either way.
+        - nbdetect's names (`RetinaNet.presets`): `"resnet50"`, `"resnet101"`,
+          `"mobilenet_v3_small"`, `"mobilenet_v3_large"`, `"efficientnetv2_b0"` build
+          offline with random weights; the same names with `"_imagenet"` download the
+          backbone's ImageNet weights through Keras (cached in `~/.keras/models`). The
+          detection layers start untrained either way.
+        - A directory `save_to_preset()` wrote: the model as saved.
+        - Pretrained detectors, converted into an nbdetect RetinaNet (nbdetect's layers
+          only; same raw outputs and detections as the source): KerasHub's
+          `"retinanet_resnet50_fpn_coco"` and `"retinanet_resnet50_fpn_v2_coco"` (COCO,
+          91 torchvision category ids, `"yxyx"`), KerasCV's
+          `"retinanet_resnet50_pascalvoc"` (20 VOC classes, `"xywh"`). Names are
+          downloaded once with `kagglehub` (`pip install kagglehub`); offline, download
+          the folder elsewhere (`kagglehub.model_download(handle)`, the error message
+          gives the handle) and pass its path. Also accepted: a folder KerasHub's
+          `RetinaNetObjectDetector.save_to_preset()` or KerasCV's `save_to_preset()`
+          wrote, or a bare KerasCV RetinaNet `.weights.h5` file (then
+          `retinanet_resnet50_pascalvoc`'s architecture, `num_classes` default 20). The
+          model gets the source's normalisation (in its backbone), anchors, box coding,
+          NMS settings and class names (`class_mapping`); see
+          `nbdetect.models.retinanet.convert`.
 
         Args:
-            preset: a preset name, or the path of a preset directory.
-            num_classes: the number of classes; required for a name. For a directory,
-                `None` or the number it was saved with.
+            preset: a preset name, or the path of a preset directory or weights file.
+            num_classes: the number of classes; required for nbdetect's names. For a
+                directory or a converted detector, `None` or the number it has.
             bounding_box_format: the box format of `fit()` and `predict()`; required for
-                a name, optional for a directory (default: the saved format).
-            **kwargs: for a name: `backbone_weights` (path of a local weights file for
-                the backbone, instead of downloading), `trainable_backbone_stages` (0-5,
-                default 3 with ImageNet weights, else 5), `freeze_backbone_batchnorm`
+                nbdetect's names, optional otherwise (default: the saved / source's).
+            **kwargs: for nbdetect's names: `backbone_weights` (path of a local weights
+                file for the backbone, instead of downloading), `trainable_backbone_stages`
+                (0-5, default 3 with ImageNet weights, else 5), `freeze_backbone_batchnorm`
                 (default True with ImageNet weights), `num_filters` (pyramid and head
                 channels, default 256), `num_head_conv_layers` (default 4), and any
                 `RetinaNet` argument (e.g. `prediction_decoder`). For a directory: any
-                `RetinaNet` argument that replaces the saved one.
+                `RetinaNet` argument that replaces the saved one. For a converted
+                detector: `trainable_backbone_stages` (default 3),
+                `freeze_backbone_batchnorm` (default True), `prediction_decoder`,
+                `class_mapping`, `name`.
 
         Returns:
-            The model; from a directory, with its trained weights.
+            The model; from a directory or a converted detector, with its trained weights.
 
         Raises:
-            ValueError: an unknown name, missing arguments, or a `num_classes` that
-                differs from the saved model's.
-            RuntimeError: ImageNet weights that cannot be downloaded (the message says
-                how to work offline).
+            ValueError: an unknown name, missing arguments, a `num_classes` that differs
+                from the saved or converted model's, or a weights file that does not
+                hold the expected variables (the message names the file, the variable
+                and the shape expected).
+            RuntimeError: weights that cannot be downloaded (the message says how to
+                work offline).
+            ImportError: a KerasHub / KerasCV name without `kagglehub` installed.
 
         Example:
             >>> model = RetinaNet.from_preset(
@@ -616,6 +652,9 @@ class RetinaNet(keras.Model):
             ...     num_filters=64, num_head_conv_layers=2)
             >>> model.save_to_preset("my_detector")
             >>> same = RetinaNet.from_preset("my_detector")
+            >>> coco = RetinaNet.from_preset("retinanet_resnet50_fpn_coco")  # kagglehub
+            >>> coco.class_mapping[1]
+            'person'
         """
         return preset_io.from_preset(cls, preset, num_classes, bounding_box_format, **kwargs)
 
@@ -637,6 +676,11 @@ class RetinaNet(keras.Model):
             "trainable": self.trainable,
             "num_classes": self.num_classes,
             "bounding_box_format": self.bounding_box_format,
+            # JSON keys are strings: from_config turns them back into class ids.
+            "class_mapping": None
+            if self.class_mapping is None
+            else {str(k): v for k, v in self.class_mapping.items()},
+            "clip_boxes": self.clip_boxes,
         }
         for part in _PARTS:
             config[part] = keras.saving.serialize_keras_object(getattr(self, part))
@@ -725,6 +769,29 @@ def _per_anchor(loss: Any, y_true: Any, y_pred: Any) -> Any:
     )
     values = ops.cast(values, "float32")
     return ops.sum(values, axis=-1) if len(values.shape) == 3 else values
+
+
+def _class_mapping(class_mapping: Any, num_classes: int) -> dict[int, str] | None:
+    if class_mapping is None:
+        return None
+    if not isinstance(class_mapping, dict):
+        raise ValueError(
+            f"RetinaNet got class_mapping of type {type(class_mapping).__name__}; expected "
+            "None or a dict {class_id: name}, e.g. dict(enumerate(class_names))."
+        )
+    mapping = {}
+    for key, name in class_mapping.items():
+        try:
+            class_id = int(key)
+        except (TypeError, ValueError):
+            class_id = None
+        if class_id is None or str(class_id) != str(key).strip() or not 0 <= class_id < num_classes:
+            raise ValueError(
+                f"RetinaNet got class_mapping key {key!r}; expected class ids 0 to "
+                f"{num_classes - 1} (num_classes={num_classes}) mapped to names."
+            )
+        mapping[class_id] = str(name)
+    return dict(sorted(mapping.items()))
 
 
 def _check_head_width(name: str, output: Any, expected: int, what: str) -> None:
