@@ -5,7 +5,9 @@ it, that a slider moved by a person redraws the boxes, and that hovering reports
 This script:
 
 1. writes a notebook that trains nothing: an untrained demo RetinaNet whose decoder keeps
-   the scores around its 0.01 prior, on 4 shapes images, shown by `NMSExplorer`;
+   the scores around its 0.01 prior, on 4 shapes images, shown by `NMSExplorer` — or,
+   with `--detector keras_hub`, an untrained KerasHub RetinaNet (its preprocessor
+   stretches the 192-pixel images to 256, the explorer draws on them as they are);
 2. starts JupyterLab on a free port with a fixed token, opens the notebook in Chromium
    and runs the cell;
 3. checks that the canvas is painted, moves the confidence slider with the arrow keys and
@@ -41,7 +43,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-CELL = """\
+CELL_START = """\
 import keras
 from nbdetect import layers
 from nbdetect.demo import build_demo_model, demo_datasets
@@ -50,18 +52,54 @@ from nbdetect.widgets import NMSExplorer
 keras.utils.set_random_seed(0)
 _, test, names = demo_datasets(4, 16, 4, image_size=192)
 images, y_true = next(iter(test))
-model = build_demo_model(len(names))
+"""
 # Untrained: every score sits near the 0.01 prior, so 0.02 keeps none and 0.0 keeps 100.
+NBDETECT_MODEL = """\
+model = build_demo_model(len(names))
 model.prediction_decoder = layers.MultiClassNonMaxSuppression(
     "xywh", from_logits=True, confidence_threshold=0.02, iou_threshold=0.5
 )
-explorer = NMSExplorer(model, images, y_true, class_mapping=names, cols=4, cell_size=192)
+explorer = NMSExplorer(model, images, y_true, class_mapping=names, cols=4, cell_size=192)"""
+KERAS_HUB_MODEL = """\
+import keras_hub
+
+encoder = keras_hub.models.ResNetBackbone(
+    input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 32, 32, 32],
+    stackwise_num_blocks=[1, 1, 1, 1], stackwise_num_strides=[1, 2, 2, 2],
+    block_type="basic_block", use_pre_activation=False,
+)
+converter = keras_hub.layers.RetinaNetImageConverter(
+    image_size=(256, 256), scale=1 / 255.0, crop_to_aspect_ratio=False
+)
+model = keras_hub.models.RetinaNetObjectDetector(
+    backbone=keras_hub.models.RetinaNetBackbone(
+        image_encoder=encoder, min_level=3, max_level=7, use_p5=False
+    ),
+    num_classes=len(names),
+    preprocessor=keras_hub.models.RetinaNetObjectDetectorPreprocessor(image_converter=converter),
+    pre_logits_num_conv_layers=1,
+)
+# Scores at the focal-loss prior (0.01), as the nbdetect check's, and boxes near anchors.
+cls, box = model.classification_head.prediction_layer, model.box_head.prediction_layer
+cls.kernel.assign(cls.kernel.numpy() * 0.01)
+cls.bias.assign(cls.bias.numpy() * 0 - 4.6)
+box.kernel.assign(box.kernel.numpy() * 0.1)
+box.bias.assign(box.bias.numpy() * 0)
+model.prediction_decoder = keras_hub.layers.NonMaxSuppression(
+    "yxyx", from_logits=True, confidence_threshold=0.02, iou_threshold=0.5
+)
+explorer = NMSExplorer(
+    model, images, y_true, bounding_box_format="xywh", class_mapping=names, cols=4,
+    cell_size=192,
+)"""
+CELL_END = """
 box = y_true["boxes"][0, 0].numpy()
 factor = explorer.layout.scale(images.shape[1:])
 left, top = explorer.layout.origin(0)
 print("TARGET", left + (box[0] + box[2] / 2) * factor, top + (box[1] + box[3] / 2) * factor)
 explorer
 """
+MODELS = {"nbdetect": NBDETECT_MODEL, "keras_hub": KERAS_HUB_MODEL}
 
 
 def free_port() -> int:
@@ -71,8 +109,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_notebook(folder: pathlib.Path) -> None:
-    """`check.ipynb` with the explorer cell, without outputs."""
+def write_notebook(folder: pathlib.Path, detector: str = "nbdetect") -> None:
+    """`check.ipynb` with the explorer cell on the `detector`'s model, without outputs."""
+    cell = CELL_START + MODELS[detector] + CELL_END
     notebook = {
         "cells": [
             {
@@ -80,7 +119,7 @@ def write_notebook(folder: pathlib.Path) -> None:
                 "metadata": {},
                 "execution_count": None,
                 "outputs": [],
-                "source": CELL.splitlines(True),
+                "source": cell.splitlines(True),
                 "id": "explorer",
             }
         ],
@@ -170,12 +209,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="browser_check", help="folder for screenshots")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--detector",
+        choices=sorted(MODELS),
+        default="nbdetect",
+        help="the explorer's model: nbdetect's RetinaNet, or KerasHub's (needs keras-hub)",
+    )
     args = parser.parse_args()
     output = pathlib.Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        write_notebook(pathlib.Path(folder))
+        write_notebook(pathlib.Path(folder), args.detector)
         environment = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
