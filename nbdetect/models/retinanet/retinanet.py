@@ -632,7 +632,7 @@ class RetinaNet(keras.Model):
                 `RetinaNet` argument that replaces the saved one. For a converted
                 detector: `trainable_backbone_stages` (default 3),
                 `freeze_backbone_batchnorm` (default True), `prediction_decoder`,
-                `class_mapping`, `name`.
+                `class_mapping`, `clip_boxes` (default False, as the sources), `name`.
 
         Returns:
             The model; from a directory or a converted detector, with its trained weights.
