@@ -26,7 +26,7 @@ _SUBMODULES = (
     "visualization",
 )
 
-__all__ = ["__version__", *_SUBMODULES]
+__all__ = ["__version__", "load_ipython_extension", *_SUBMODULES]
 
 
 def __getattr__(name: str):
@@ -35,6 +35,13 @@ def __getattr__(name: str):
         globals()[name] = module
         return module
     raise AttributeError(f"module 'nbdetect' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext nbdetect`: register the `%detect` magic (see `nbdetect.magics`)."""
+    from nbdetect.magics import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __dir__():
