@@ -92,11 +92,17 @@ class DetectMagics(Magics):
     # -- the commands --------------------------------------------------------------------
 
     def _predict(self, source: str, args: Any) -> Any:
+        import numpy as np
+
         from nbdetect.widgets import DetectionGallery
 
         images = self._images(source)
+        if len({image.shape for image in images}) == 1:
+            images = np.stack(images)  # one size: batched detections, as predict returns
         detector = self._detector(args)
-        detections = _detections(detector, images, args)
+        detections = _detections(detector, list(images), args)
+        if isinstance(images, np.ndarray) and isinstance(detections["boxes"], list):
+            detections = {key: np.stack(value) for key, value in detections.items()}
         self._store(args.out, detections)
         return DetectionGallery(
             images,

@@ -103,6 +103,8 @@ def test_variables_of_every_kind(shell, model, tmp_path, kind):
     shell.user_ns["images"] = value
     widget = detect(shell, "images --model model --out detections")
     assert len(widget.examples) == len(images)
+    # Images of one size give batched arrays, as model.predict does.
+    assert shell.user_ns["detections"]["boxes"].shape == (len(images), 5, 4)
     np.testing.assert_allclose(
         np.asarray(shell.user_ns["detections"]["boxes"]),
         expected(model, np.stack(images))["boxes"],
