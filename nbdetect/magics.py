@@ -100,9 +100,7 @@ class DetectMagics(Magics):
         if len({image.shape for image in images}) == 1:
             images = np.stack(images)  # one size: batched detections, as predict returns
         detector = self._detector(args)
-        detections = _detections(detector, list(images), args)
-        if isinstance(images, np.ndarray) and isinstance(detections["boxes"], list):
-            detections = {key: np.stack(value) for key, value in detections.items()}
+        detections = _detections(detector, images, args)
         self._store(args.out, detections)
         return DetectionGallery(
             images,
@@ -316,8 +314,13 @@ def _default_model() -> Any:
         ) from None
 
 
-def _detections(detector: Any, images: list, args: Any) -> dict:
-    """The detector's detections, at the settings the flags give (others: the model's)."""
+def _detections(detector: Any, images: Any, args: Any) -> dict:
+    """The detector's detections, at the settings the flags give (others: the model's).
+
+    `images` is one `[B, H, W, 3]` batch (batched detections, as `predict` returns them)
+    or a list of images of different sizes (one array per image). With flags, the model
+    runs once per image size (`Detector.sweep`) and only the selection uses them.
+    """
     import numpy as np
 
     flags = {
@@ -334,11 +337,16 @@ def _detections(detector: Any, images: list, args: Any) -> dict:
         "max_detections": 100,
     }
     chosen = {key: settings[key] if value is None else value for key, value in flags.items()}
-    per_image = [detector.sweep(image[None]).select(**chosen) for image in images]
+    if isinstance(images, np.ndarray):
+        return detector.sweep(images).select(**chosen)
     keys = ("boxes", "classes", "confidence", "num_detections")
-    if len({image.shape for image in images}) == 1:
-        return {key: np.concatenate([d[key] for d in per_image]) for key in keys}
-    return {key: [d[key][0] for d in per_image] for key in keys}
+    per_image: list = [None] * len(images)
+    for shape in {image.shape for image in images}:
+        indices = [i for i, image in enumerate(images) if image.shape == shape]
+        selected = detector.sweep(np.stack([images[i] for i in indices])).select(**chosen)
+        for row, i in enumerate(indices):
+            per_image[i] = {key: selected[key][row] for key in keys}
+    return {key: [d[key] for d in per_image] for key in keys}
 
 
 def _check_flags(flags: dict) -> None:

@@ -397,7 +397,9 @@ class Detector:
         if settings is None:
             return DetectionSweep(self, batch.shape[1:3], detections=self.predict(batch))
         boxes, scores, window = self._nms_inputs(batch)
-        return DetectionSweep(self, batch.shape[1:3], boxes=boxes, scores=scores, window=window)
+        return DetectionSweep(
+            self, batch.shape[1:3], boxes=boxes, scores=scores, window=window, settings=settings
+        )
 
     def _nms_inputs(self, batch: np.ndarray) -> tuple[Any, Any, InputWindow]:
         """Boxes (model format, model frame) and scores the model's decoder would get."""
@@ -443,6 +445,15 @@ class Detector:
 class DetectionSweep:
     """One model run on a batch, and detections at any decoder settings (`Detector.sweep`).
 
+    Args:
+        detector: the `Detector` whose format and frame `select` returns.
+        image_shape: `(H, W)` of the images.
+        boxes: `[B, A, 4]` boxes (model format and frame) the model's NMS receives, or
+        detections: the model's own detections, for a model without NMS to re-run.
+        scores: `[B, A, C]` class scores with `boxes`.
+        window: where the model's frame lies in the images, with `boxes`.
+        settings: the detector's `nms_settings()`, with `boxes`.
+
     Attributes:
         nms: whether `select` re-runs non-max suppression (`iou_threshold` applies), or
             only filters the model's own detections by confidence and count.
@@ -457,6 +468,7 @@ class DetectionSweep:
         scores: Any = None,
         window: InputWindow | None = None,
         detections: dict | None = None,
+        settings: dict | None = None,
     ) -> None:
         self.detector = detector
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -466,7 +478,6 @@ class DetectionSweep:
         if self.nms:
             from nbdetect.layers.nms_candidates import NMSCandidates
 
-            settings = detector.nms_settings()
             options = {}
             if settings["pre_nms_top_k"] is not None:
                 options["pre_nms_top_k"] = settings["pre_nms_top_k"]

@@ -384,11 +384,11 @@ class _DeadlineConnection:
 
 
 class _HTTPConnection(_DeadlineConnection, http.client.HTTPConnection):
-    pass
+    """An HTTP connection whose responses stop at the deadline."""
 
 
 class _HTTPSConnection(_DeadlineConnection, http.client.HTTPSConnection):
-    pass
+    """An HTTPS connection whose responses stop at the deadline."""
 
 
 class _DeadlineHandler:
@@ -407,11 +407,11 @@ class _DeadlineHandler:
 
 
 class _HTTPHandler(_DeadlineHandler, urllib.request.HTTPHandler):
-    pass
+    """urllib's http: handler, opening deadline-bound connections."""
 
 
 class _HTTPSHandler(_DeadlineHandler, urllib.request.HTTPSHandler):
-    pass
+    """urllib's https: handler, opening deadline-bound connections."""
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
