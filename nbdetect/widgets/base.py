@@ -7,6 +7,7 @@ import base64
 import pathlib
 from collections.abc import Sequence
 
+from nbdetect.callbacks import notebook_display
 from nbdetect.widgets import environment
 from nbdetect.widgets.canvas_view import CanvasView
 from nbdetect.widgets.scene import BoxStyle, Cell, Layout, render_png
@@ -19,9 +20,9 @@ class DetectionWidget(abc.ABC):
     """Base class: an ipywidgets layout around a `CanvasView`, shown with a PNG fallback.
 
     Subclasses build `self.view` and `self.widget` (the outer ipywidgets box) and implement
-    `cells()`. Displaying the object sends the live widget and, in the same message, a PNG
-    of the current view: frontends without the widget JavaScript (GitHub, nbconvert
-    exports, VS Code without the extension) show the picture instead of a blank canvas.
+    `cells()`. Displaying the object in a notebook sends two outputs: the live widget, and
+    a PNG of the current view that stays where the widget cannot be drawn (see
+    `_ipython_display_`).
     """
 
     widget = None
@@ -79,15 +80,55 @@ class DetectionWidget(abc.ABC):
         """Drop data references; subclasses extend it."""
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """The live view and a PNG of it in one bundle (for callers other than IPython)."""
         data = {"text/plain": repr(self)}
         if self.widget is not None:
             data["image/png"] = base64.b64encode(self.to_png()).decode("ascii")
-            data[_VIEW_MIME] = {
-                "version_major": 2,
-                "version_minor": 0,
-                "model_id": self.widget.model_id,
-            }
+            data[_VIEW_MIME] = self._view_data()
         return data
+
+    def _ipython_display_(self) -> None:
+        """Show the live widget, with a picture of it that survives where it cannot run.
+
+        A single bundle (widget view + PNG) is not enough: `nbconvert` and other static
+        renderers pick the widget view whenever the notebook stores widget state (as
+        `jupyter nbconvert --execute` does), and draw an empty box without the widget
+        JavaScript. So the widget and its PNG go out as two outputs. Once a frontend
+        reports that it drew the widget (ipywidgets' `_view_count`), the separate picture
+        is blanked and the PNG moves into the widget's own bundle instead: a person sees
+        the widget once, and the saved notebook still carries the picture for GitHub or
+        VS Code. Where nothing draws the widget (an executed notebook, an export), the
+        picture stays.
+        """
+        from IPython.display import display
+
+        if self.widget is None or not notebook_display.in_kernel():
+            display({"text/plain": repr(self)}, raw=True)
+            return
+        widget = self.widget
+        if widget._view_count is None:
+            # Ask the page to count the views it draws; before the display message, which
+            # the page acts on as soon as it arrives.
+            widget._view_count = 0
+        png = base64.b64encode(self.to_png()).decode("ascii")
+        live = display(
+            {"text/plain": repr(self), _VIEW_MIME: self._view_data()}, raw=True, display_id=True
+        )
+        picture = display({"text/plain": "", "image/png": png}, raw=True, display_id=True)
+
+        def drawn(change: dict) -> None:
+            if change["new"]:
+                widget.unobserve(drawn, "_view_count")
+                picture.update({"text/plain": ""}, raw=True)
+                live.update(
+                    {"text/plain": repr(self), "image/png": png, _VIEW_MIME: self._view_data()},
+                    raw=True,
+                )
+
+        widget.observe(drawn, "_view_count")
+
+    def _view_data(self) -> dict:
+        return {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
 
     def __repr__(self) -> str:
         state = "closed" if self.widget is None else self.status()

@@ -158,3 +158,74 @@ def test_close_closes_the_canvas_layers(kind, request):
     widget.close()
     assert all(is_closed(canvas) for canvas in canvases)
     assert not model_ids & open_widget_ids()
+
+
+class Publisher:
+    """IPython's display publisher, recording what a kernel would send to the page."""
+
+    def __init__(self):
+        self.messages = []
+
+    def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **_):
+        self.messages.append((data, (transient or {}).get("display_id"), update))
+
+
+@pytest.fixture
+def notebook(monkeypatch):
+    """A shell that publishes displays as a kernel does."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nbdetect.callbacks import notebook_display
+
+    shell = InteractiveShell.instance()
+    publisher = Publisher()
+    monkeypatch.setattr(shell, "display_pub", publisher)
+    monkeypatch.setattr(notebook_display, "in_kernel", lambda: True)
+    return publisher
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_display_sends_the_widget_and_a_picture_the_page_blanks_once_drawn(kind, request, notebook):
+    from IPython.display import display
+
+    widget = make(kind, request)
+    display(widget)
+    (live, live_id, _), (picture, picture_id, _) = notebook.messages
+    # What an export or a renderer without widget JavaScript reads: the widget view (empty
+    # without a kernel) and, as its own output, the picture.
+    assert set(live) == {"text/plain", VIEW_MIME} and live[VIEW_MIME]["model_id"]
+    assert set(picture) == {"text/plain", "image/png"} and picture["text/plain"] == ""
+    assert png_of_bundle(picture).size == decode_png(widget.to_png()).size
+    assert live_id and picture_id and live_id != picture_id
+    assert widget.widget._view_count == 0  # the page is asked to count its views
+
+    widget.widget._view_count = 1  # as JupyterLab reports once it drew the widget
+    updates = notebook.messages[2:]
+    assert {(display_id, update) for _, display_id, update in updates} == {
+        (picture_id, True),
+        (live_id, True),
+    }
+    blanked = next(data for data, display_id, _ in updates if display_id == picture_id)
+    assert blanked == {"text/plain": ""}
+    moved = next(data for data, display_id, _ in updates if display_id == live_id)
+    assert set(moved) == {"text/plain", "image/png", VIEW_MIME}
+    assert moved["image/png"] == picture["image/png"]
+
+    widget.widget._view_count = 2  # another view of it: nothing more to do
+    widget.widget._view_count = 0
+    assert len(notebook.messages) == 4
+
+
+def test_display_of_a_closed_widget_or_outside_a_kernel_is_its_text(request, notebook, monkeypatch):
+    from IPython.display import display
+
+    from nbdetect.callbacks import notebook_display
+
+    widget = make("gallery", request)
+    widget.close()
+    display(widget)
+    assert notebook.messages == [({"text/plain": "<DetectionGallery: closed>"}, None, False)]
+    monkeypatch.setattr(notebook_display, "in_kernel", lambda: False)  # a terminal IPython
+    widget = make("gallery", request)
+    display(widget)
+    assert notebook.messages[-1] == ({"text/plain": repr(widget)}, None, False)
