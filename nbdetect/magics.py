@@ -74,6 +74,11 @@ class DetectMagics(Magics):
     def detect(self, line: str) -> Any:
         """Detect objects and show them: see the module docstring, or `%detect?`."""
         args = parse_argstring(self.detect, line)
+        # IPython splits the line keeping quotes (posix=False): "my dir/*.png" arrives quoted.
+        args.words = [_unquote(word) for word in args.words]
+        for name, value in vars(args).items():
+            if isinstance(value, str):
+                setattr(args, name, _unquote(value))
         command, *rest = args.words
         if command not in COMMANDS:
             command, rest = "predict", args.words
@@ -175,8 +180,9 @@ class DetectMagics(Magics):
         callback = EvaluateCOCOMetricsCallback(dataset, args.format)
         callback.set_model(detector.model)
         result = callback.evaluate()
-        if detector.class_mapping and not result.class_mapping:
-            result.class_mapping = dict(detector.class_mapping)
+        names = self._class_mapping(args, detector)
+        if names and not result.class_names:
+            result.class_names = dict(names)
         print(result)
         self._store(args.out, result)
         return DetectionGallery.from_dataset(
@@ -347,6 +353,13 @@ def _detections(detector: Any, images: Any, args: Any) -> dict:
         for row, i in enumerate(indices):
             per_image[i] = {key: selected[key][row] for key in keys}
     return {key: [d[key] for d in per_image] for key in keys}
+
+
+def _unquote(text: str) -> str:
+    """`text` without one pair of surrounding quotes, as a shell would read it."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _check_flags(flags: dict) -> None:

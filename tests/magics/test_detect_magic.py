@@ -81,6 +81,21 @@ def test_a_folder_and_a_glob_of_images_of_different_sizes(shell, model, tmp_path
         np.testing.assert_allclose(boxes[0], expected(model, big[None])["boxes"][0], atol=1e-4)
 
 
+def test_quoted_sources_and_flags_are_read_as_a_shell_reads_them(shell, model, tmp_path):
+    folder = tmp_path / "my photos"
+    folder.mkdir()
+    write_png(str(folder / "a 1.png"), image(64, 64, seed=2))
+    write_png(str(folder / "b.png"), image(64, 64, seed=3))
+    for source, count in (
+        (f'"{folder}/a 1.png"', 1),
+        (f"'{folder}/*.png'", 2),
+        (f'"{folder}"', 2),
+    ):
+        widget = detect(shell, f"{source} --model 'model' --out \"found\"")
+        assert len(widget.examples) == count
+        assert shell.user_ns["found"]["boxes"].shape[0] == count
+
+
 @pytest.mark.parametrize(
     "kind", ["array", "batch", "tensor", "list", "paths", "dict", "dataset", "ragged"]
 )
@@ -188,6 +203,13 @@ def test_show_augment_and_eval(shell, model, capsys):
     assert isinstance(gallery, DetectionGallery)
     assert isinstance(shell.user_ns["result"], COCOResult)
     assert "MaP" in capsys.readouterr().out
+    # Class names from --classes, or from the model, name the per-class rows.
+    detect(shell, "eval ds --model model --format xywh --classes cat,dog,owl --out result")
+    assert shell.user_ns["result"].class_names == {0: "cat", 1: "dog", 2: "owl"}
+    assert "owl" in capsys.readouterr().out
+    model.class_mapping = {0: "ant", 1: "bee", 2: "fly"}
+    detect(shell, "eval ds --model model --format xywh --out result")
+    assert shell.user_ns["result"].class_names == model.class_mapping
 
 
 @pytest.mark.parametrize(
