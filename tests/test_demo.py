@@ -8,7 +8,14 @@ import pytest
 from PIL import Image
 
 from nbdetect import cli
-from nbdetect.demo import TrainingBudget, build_demo_model, decoded_with, demo_datasets
+from nbdetect.datasets import SHAPES_CLASSES
+from nbdetect.demo import (
+    TrainingBudget,
+    build_demo_model,
+    decoded_with,
+    demo_datasets,
+    trained_demo_model,
+)
 from nbdetect.metrics import METRIC_NAMES
 
 
@@ -96,3 +103,32 @@ def test_decoded_with_restores_the_model_decoder():
         assert model.predict(images, verbose=0)["num_detections"].tolist() == [5]
     assert model.prediction_decoder is decoder
     assert model.predict(images, verbose=0)["num_detections"].tolist() == [0]
+
+
+def test_trained_demo_model_trains_once_then_loads(tmp_path, capsys):
+    output = tmp_path / "demo"
+    model = trained_demo_model(output, steps=2, image_size=64, train_examples=16)
+    assert "Trained the demo model for 2 steps" in capsys.readouterr().out
+    assert int(model.optimizer.iterations.numpy()) == 2
+    assert model.class_mapping == dict(enumerate(SHAPES_CLASSES))
+    images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+
+    again = trained_demo_model(output, steps=2, image_size=64, train_examples=16)
+    said = capsys.readouterr().out
+    assert said.startswith(f"Loaded {output / 'notebook_model.keras'}, the model an earlier")
+    assert int(again.optimizer.iterations.numpy()) == 2  # loaded, not trained again
+    for key, raw in model.predict_raw(images, verbose=0).items():
+        np.testing.assert_array_equal(raw, again.predict_raw(images, verbose=0)[key])
+
+
+def test_trained_demo_model_prefers_the_model_nbdetect_demo_wrote(tmp_path, capsys):
+    output = tmp_path / "demo"
+    output.mkdir()
+    written = build_demo_model(3, class_mapping={0: "a", 1: "b", 2: "c"})
+    written.save(output / "model.keras")
+    (output / "notebook_model.keras").write_text("not read")
+    model = trained_demo_model(output)
+    assert capsys.readouterr().out.startswith(
+        f"Loaded {output / 'model.keras'}, the model `nbdetect demo` wrote"
+    )
+    assert model.class_mapping == {0: "a", 1: "b", 2: "c"}
