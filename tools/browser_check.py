@@ -1,23 +1,28 @@
-"""The NMS explorer in a real browser: JupyterLab + Chromium, driven by Playwright.
+"""The widgets in a real browser: JupyterLab + Chromium, driven by Playwright.
 
 Headless tests check what the kernel sends; only a browser shows that ipycanvas draws
 it, that a slider moved by a person redraws the boxes, and that hovering reports a box.
-This script:
+Two modes:
 
-1. writes a notebook that trains nothing: an untrained demo RetinaNet whose decoder keeps
-   the scores around its 0.01 prior, on 4 shapes images, shown by `NMSExplorer` — or,
-   with `--detector keras_hub`, an untrained KerasHub RetinaNet (its preprocessor
-   stretches the 192-pixel images to 256, the explorer draws on them as they are);
-2. starts JupyterLab on a free port with a fixed token, opens the notebook in Chromium
-   and runs the cell;
-3. checks that the canvas is painted, moves the confidence slider with the arrow keys and
-   checks that the boxes per image change, hovers over a ground-truth box and checks the
-   details line, and that the page raised no JavaScript error.
+- `--notebooks NB ...` opens each notebook in JupyterLab, runs all its cells (Run All)
+  and checks from the page: every widget canvas shows boxes (box-colour pixels); an NMS
+  explorer's confidence slider moved with the arrow keys changes the boxes per image; a
+  gallery's Next button changes the images; hovering over a box shows its details; a
+  `TrainingMonitor`'s table grows while `fit` runs; and the page raised no JavaScript
+  error. `--copy DIR` copies a folder next to the notebooks first (CI copies the model
+  an earlier run of the notebooks saved in `nbdetect_demo/`, so nothing trains twice).
+- without `--notebooks`: a notebook of one cell, an untrained demo RetinaNet whose
+  decoder keeps the scores around its 0.01 prior, on 4 shapes images, shown by
+  `NMSExplorer` — or, with `--detector keras_hub`, an untrained KerasHub RetinaNet (its
+  preprocessor stretches the 192-pixel images to 256, the explorer draws on them as they
+  are). It checks the painted canvas, the slider, hovering over a known ground-truth box
+  and JavaScript errors.
 
-Screenshots go to `--output`. Needs what CI does not install (offline here: Debian's
-`chromium`, and `pip install jupyterlab playwright`; no browser download):
+Screenshots go to `--output`. Needs Debian's `chromium` and `pip install jupyterlab
+playwright` (no browser download); `.ci/run` installs them:
 
-    python tools/browser_check.py --output /tmp/browser_check
+    python tools/browser_check.py --output /tmp/browser_check \
+        --notebooks notebooks/02_widgets.ipynb notebooks/05_detect_magic.ipynb
 
 Exits 1 when a check fails.
 """
@@ -28,6 +33,8 @@ import argparse
 import json
 import os
 import pathlib
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,9 +137,10 @@ def write_notebook(folder: pathlib.Path, detector: str = "nbdetect") -> None:
     (folder / "check.ipynb").write_text(json.dumps(notebook))
 
 
-def summary_line(page) -> str:
-    """The explorer's settings and boxes-per-image line, as the page shows it."""
-    lines = [line for line in page.inner_text("body").splitlines() if "boxes per image" in line]
+def summary_line(node) -> str:
+    """The explorer's settings and boxes-per-image line, as the page or element shows it."""
+    text = node.inner_text("body") if hasattr(node, "goto") else node.inner_text()
+    lines = [line for line in text.splitlines() if "boxes per image" in line]
     return lines[0] if lines else ""
 
 
@@ -204,6 +212,215 @@ def drive(url: str, output: pathlib.Path, chromium: str) -> list[str]:
     return failures
 
 
+# Box colours of nbdetect's widgets (scene.py's styles), as JavaScript [r, g, b] lists.
+def box_colours() -> list[list[int]]:
+    """The RGB colours nbdetect's widgets draw boxes in."""
+    sys.path.insert(0, str(ROOT))
+    from nbdetect.widgets import scene
+
+    styles = [value for value in vars(scene).values() if isinstance(value, scene.BoxStyle)]
+    return sorted({tuple(style.color) for style in styles})
+
+
+# Per widget output (an output area holding canvases): how many pixels have a box colour.
+COUNT_BOX_PIXELS = """(colours) => {
+  const near = (d, i) => colours.some(c =>
+    Math.abs(d[i] - c[0]) + Math.abs(d[i + 1] - c[1]) + Math.abs(d[i + 2] - c[2]) < 12);
+  return [...document.querySelectorAll('.jp-OutputArea-output')]
+    .filter(o => o.querySelector('canvas'))
+    .map(o => {
+      let n = 0;
+      for (const c of o.querySelectorAll('canvas')) {
+        if (!c.width || !c.height) continue;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && near(d, i)) n++;
+      }
+      return n;
+    });
+}"""
+# A short fingerprint of the pixels of the canvases in one output area.
+CANVAS_HASH = """(output) => {
+  let h = 0;
+  for (const c of output.querySelectorAll('canvas')) {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 97) h = (h * 31 + d[i]) | 0;
+  }
+  return h;
+}"""
+# Rows of the TrainingMonitor's table (the HTML table whose header has "epoch").
+MONITOR_ROWS = """() => Math.max(0, ...[...document.querySelectorAll('.jp-OutputArea-output table')]
+  .filter(t => /epoch/.test(t.querySelector('tr')?.innerText || ''))
+  .map(t => t.querySelectorAll('tr').length - 1))"""
+# Widget outputs whose static picture (the next output) is still shown beside the widget.
+DOUBLED = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+  .filter(o => o.querySelector('canvas'))
+  .filter(o => o.closest('.jp-OutputArea-child')?.nextElementSibling?.querySelector('img'))
+  .length"""
+RUNNING = """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
+  .some(p => p.innerText.includes('*'))"""
+
+
+def run_all(page, timeout: float = 900.0) -> list[int]:
+    """Run all cells of the open notebook; the monitor table's row counts seen meanwhile."""
+    page.click(".jp-Notebook")
+    page.click("text=Run", timeout=30_000)
+    page.click("text=Run All Cells", timeout=30_000)
+    rows_seen, start = [], time.time()
+    time.sleep(2)
+    while time.time() - start < timeout:
+        rows = page.evaluate(MONITOR_ROWS)
+        if rows > 0 and (not rows_seen or rows != rows_seen[-1]):
+            rows_seen.append(rows)
+        if not page.evaluate(RUNNING):
+            break
+        time.sleep(0.5)
+    time.sleep(5)  # widgets draw after the kernel goes idle
+    return rows_seen
+
+
+def output_with(page, text: str, button: str | None = None):
+    """The first widget output (it holds a canvas) showing `text` and an enabled `button`.
+
+    JupyterLab skips rendering cells off the screen (their text reads empty), so each
+    output is scrolled into view before it is read.
+    """
+    for output in page.query_selector_all(".jp-OutputArea-output"):
+        if not output.query_selector("canvas"):
+            continue
+        output.scroll_into_view_if_needed()
+        time.sleep(0.2)
+        if text not in output.inner_text():
+            continue
+        if button is None or output.query_selector(f"button:has-text('{button}'):not([disabled])"):
+            return output
+    return None
+
+
+def hover_details(page, output) -> str:
+    """Move the mouse over `output`'s canvas until a box's details show; the line."""
+    canvas = output.query_selector("canvas").bounding_box()
+    for fy in [i / 12 for i in range(1, 12)]:
+        for fx in [i / 16 for i in range(1, 16)]:
+            page.mouse.move(canvas["x"] + fx * canvas["width"], canvas["y"] + fy * canvas["height"])
+            time.sleep(0.05)
+            lines = [line for line in output.inner_text().splitlines() if "xyxy [" in line]
+            if lines:
+                return lines[0]
+    return ""
+
+
+def check_notebook(page, name: str, output: pathlib.Path, colours, base: str) -> list[str]:
+    """Run one notebook in the open JupyterLab and check its widgets; the failures."""
+    failures = []
+    page.goto(f"{base}/lab/tree/{name}?reset&token=check")  # reset: only this notebook open
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    time.sleep(3)
+    if page.query_selector(".jp-Dialog .jp-mod-accept"):
+        page.click(".jp-Dialog .jp-mod-accept")
+    rows_seen = run_all(page)
+    stem = pathlib.Path(name).stem
+    news = page.query_selector(".Toastify button:has-text('No')")
+    if news is not None:  # JupyterLab's "get notified about news?" toast covers widgets
+        news.click()
+    # The notebook scrolls inside the page: one picture per widget output.
+    widgets = [
+        o for o in page.query_selector_all(".jp-OutputArea-output") if o.query_selector("canvas")
+    ]
+    for number, widget in enumerate(widgets, 1):
+        widget.scroll_into_view_if_needed()
+        time.sleep(0.3)
+        widget.screenshot(path=str(output / f"{stem}_widget_{number}.png"))
+    tracebacks = [
+        stderr.inner_text()[-500:]
+        for stderr in page.query_selector_all(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        )
+        if "Traceback" in stderr.inner_text()
+        or re.search(r"^\w+Error: ", stderr.inner_text(), re.M)
+    ]
+    if tracebacks:
+        failures.append(f"{name}: a cell raised: {tracebacks[0]}")
+
+    counts = page.evaluate(COUNT_BOX_PIXELS, colours)
+    print(f"{name}: {len(counts)} widget outputs; box-colour pixels per widget: {counts}")
+    if not counts:
+        failures.append(f"{name}: no widget canvas on the page")
+    doubled = page.evaluate(DOUBLED)
+    if doubled:
+        failures.append(f"{name}: {doubled} widgets still show their static picture too")
+    for number, count in enumerate(counts, 1):
+        if count < 50:
+            failures.append(f"{name}: widget {number}'s canvas shows no boxes ({count} pixels)")
+    if rows_seen:
+        print(f"{name}: monitor table rows while fit ran: {rows_seen}")
+        if len(rows_seen) < 2:
+            failures.append(f"{name}: the monitor's table did not grow while fit ran")
+
+    explorer = output_with(page, "boxes per image")
+    if explorer is not None:
+        explorer.scroll_into_view_if_needed()
+        before = summary_line(explorer)
+        handle = explorer.query_selector_all(".noUi-handle, .ui-slider-handle")[1]
+        handle.scroll_into_view_if_needed()
+        handle.click()
+        for _ in range(25):  # confidence_threshold: down 0.25 in 0.01 steps
+            page.keyboard.press("ArrowLeft")
+            time.sleep(0.05)
+        time.sleep(4)
+        after = summary_line(explorer)
+        print(f"{name}: explorer before: {before}\n{name}: explorer after:  {after}")
+        if counts_of(before) == counts_of(after):
+            failures.append(f"{name}: moving the confidence slider did not change the boxes")
+        details = hover_details(page, explorer)
+        print(f"{name}: explorer hover: {details}")
+        if not details:
+            failures.append(f"{name}: hovering over the explorer's boxes showed no details")
+
+    gallery = output_with(page, "ground truth", button="Next")
+    if gallery is not None:
+        gallery.scroll_into_view_if_needed()
+        before = page.evaluate(CANVAS_HASH, gallery)
+        gallery.query_selector("button:has-text('Next'):not([disabled])").click()
+        time.sleep(4)
+        after = page.evaluate(CANVAS_HASH, gallery)
+        print(f"{name}: gallery canvas before/after Next: {before} / {after}")
+        if before == after:
+            failures.append(f"{name}: the gallery's Next button did not change the images")
+        details = hover_details(page, gallery)
+        print(f"{name}: gallery hover: {details}")
+        if not details:
+            failures.append(f"{name}: hovering over the gallery's boxes showed no details")
+    page.screenshot(path=str(output / f"{stem}_after_checks.png"), full_page=True)
+    return failures
+
+
+def counts_of(line: str) -> str:
+    """The boxes-per-image part of the explorer's summary line."""
+    return line.split("boxes per image")[-1].split("|")[0]
+
+
+def drive_notebooks(base: str, names: list[str], output: pathlib.Path, chromium: str) -> list[str]:
+    """Run and check each notebook in one browser; the failures."""
+    from playwright.sync_api import sync_playwright
+
+    failures, errors = [], []
+    colours = [list(colour) for colour in box_colours()]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1200})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        for name in names:
+            try:
+                failures += check_notebook(page, name, output, colours, base)
+            except Exception as error:  # a timeout: keep going, with a picture of the page
+                page.screenshot(path=str(output / f"{pathlib.Path(name).stem}_failed.png"))
+                failures.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0]}")
+        if errors:
+            failures.append(f"JavaScript errors: {errors}")
+        browser.close()
+    return failures
+
+
 def main() -> int:
     """Run the check; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -215,12 +432,21 @@ def main() -> int:
         default="nbdetect",
         help="the explorer's model: nbdetect's RetinaNet, or KerasHub's (needs keras-hub)",
     )
+    parser.add_argument("--notebooks", nargs="+", help="notebooks to run and check, in order")
+    parser.add_argument("--copy", nargs="*", default=[], help="folders to put beside them")
     args = parser.parse_args()
     output = pathlib.Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        write_notebook(pathlib.Path(folder), args.detector)
+        root = pathlib.Path(folder)
+        if args.notebooks:
+            for notebook in args.notebooks:
+                shutil.copy(notebook, root)
+            for extra in args.copy:
+                shutil.copytree(extra, root / pathlib.Path(extra).name)
+        else:
+            write_notebook(root, args.detector)
         environment = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -243,13 +469,19 @@ def main() -> int:
         )
         try:
             time.sleep(10)
-            url = f"http://127.0.0.1:{port}/lab/tree/check.ipynb?token=check"
-            failures = drive(url, output, args.chromium)
+            base = f"http://127.0.0.1:{port}"
+            if args.notebooks:
+                names = [pathlib.Path(notebook).name for notebook in args.notebooks]
+                failures = drive_notebooks(base, names, output, args.chromium)
+            else:
+                url = f"{base}/lab/tree/check.ipynb?token=check"
+                failures = drive(url, output, args.chromium)
         finally:
             server.terminate()
             server.wait(timeout=30)
     for failure in failures:
         print(f"FAILED: {failure}")
+    print(f"screenshots in {output}")
     print("browser check passed" if not failures else "browser check failed")
     return 1 if failures else 0
 
