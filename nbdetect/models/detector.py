@@ -425,7 +425,11 @@ class Detector:
         self.model.prediction_decoder = self.decoder_with(**settings)
 
     def decoder_code(self, **settings: Any) -> str:
-        """The line of code that sets the model's decoder with `settings`."""
+        """The code that sets the model's decoder with `settings`: an import, then the line.
+
+        It runs as printed, whatever the notebook imported before (e.g.
+        `import nbdetect.layers` then `model.prediction_decoder = nbdetect.layers....`).
+        """
         decoder = self.decoder
         config = {**decoder.get_config(), **settings}
         arguments = [f"bounding_box_format={config['bounding_box_format']!r}"]
@@ -438,6 +442,7 @@ class Detector:
                 arguments.append(f"{name}={config[name]!r}")
         module = _LIBRARY_IMPORT.get(self.library, type(decoder).__module__)
         return (
+            f"import {module}\n"
             f"model.prediction_decoder = {module}.{type(decoder).__name__}({', '.join(arguments)})"
         )
 

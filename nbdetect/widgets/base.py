@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import abc
 import base64
 import pathlib
 from collections.abc import Sequence
+
+import traitlets
 
 from nbdetect.callbacks import notebook_display
 from nbdetect.widgets import environment
@@ -16,12 +17,16 @@ from nbdetect.widgets.scene import BoxStyle, Cell, Layout, render_png
 _VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-class DetectionWidget(abc.ABC):
+class DetectionWidget(traitlets.HasTraits):
     """Base class: an ipywidgets layout around a `CanvasView`, shown with a PNG fallback.
 
     Subclasses build `self.view` and `self.widget` (the outer ipywidgets box) and implement
-    `cells()`. Displaying the object in a notebook sends two outputs: the live widget, and
-    a PNG of the current view that stays where the widget cannot be drawn (see
+    `cells()`. Their settings are traits (`traitlets`): the one place each setting lives.
+    The controls are linked to them, so setting one from Python moves its control and
+    redraws, and `ipywidgets.link` / `observe` work on them as on any widget.
+
+    Displaying the object in a notebook sends two outputs: the live widget, and a PNG of
+    the current view that stays where the widget cannot be drawn (see
     `_ipython_display_`).
     """
 
@@ -34,10 +39,11 @@ class DetectionWidget(abc.ABC):
         environment.require("ipywidgets")
         environment.require("ipycanvas")
         environment.enable_colab_widgets()
+        super().__init__()
 
-    @abc.abstractmethod
     def cells(self) -> list[Cell]:
         """The cells the widget shows now."""
+        raise NotImplementedError
 
     def legend(self, cells: Sequence[Cell]) -> Sequence[BoxStyle]:
         """The box styles `cells` use, for the PNG's legend."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import traitlets
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.metrics.matching import match_detections
@@ -50,12 +51,31 @@ class DetectionGallery(DetectionWidget):
         confidence_threshold: the initial confidence filter.
         iou_threshold: the IoU at which a prediction matches a ground-truth box.
 
+    Attributes:
+        page: the page shown, from 0 (a trait, as are the next ones: set it to page).
+        confidence_threshold: the lowest confidence of the predictions drawn.
+        iou_threshold: the IoU at which a prediction matches a ground-truth box.
+        show_truth: whether ground-truth boxes are drawn.
+        show_predictions: whether predictions are drawn.
+        hidden_classes: class ids not drawn.
+        confidence_filter: whether the gallery filters by confidence (and shows its
+            slider); a widget that decodes itself (`NMSExplorer`) turns it off.
+
     Example:
         >>> gallery = DetectionGallery(images, y_true, model.predict(images),
         ...                            bounding_box_format="xywh", class_mapping=names)
         >>> gallery  # in a notebook cell
+        >>> gallery.confidence_threshold = 0.5  # the slider moves, the boxes are redrawn
         >>> DetectionGallery.from_dataset(eval_ds, model, bounding_box_format="xywh")
     """
+
+    page = traitlets.Int(0)
+    confidence_threshold = traitlets.Float(0.0)
+    iou_threshold = traitlets.Float(0.5)
+    show_truth = traitlets.Bool(True)
+    show_predictions = traitlets.Bool(True)
+    hidden_classes = traitlets.Tuple()
+    confidence_filter = traitlets.Bool(True)
 
     def __init__(
         self,
@@ -93,14 +113,8 @@ class DetectionGallery(DetectionWidget):
         self.stream = _stream
         self.layout = Layout(rows, cols, cell_size)
         self.class_mapping = class_mapping
-        self.page_number = 0
-        self.show_truth = True
-        self.show_predictions = True
-        self.hidden_classes: set[int] = set()
         self.confidence_threshold = float(confidence_threshold)
         self.iou_threshold = float(iou_threshold)
-        # Off where an owner filters by confidence itself (the NMS explorer).
-        self.confidence_filter = True
         self._page = self.stream.page(0)
         if not self._page:
             raise ValueError(f"{caller} got no examples: the data is empty.")
@@ -164,6 +178,11 @@ class DetectionGallery(DetectionWidget):
     # -- what is shown ---------------------------------------------------------------
 
     @property
+    def page_number(self) -> int:
+        """The page shown, from 0 (the `page` trait)."""
+        return self.page
+
+    @property
     def examples(self) -> list[Example]:
         """The examples of the current page."""
         return list(self._page)
@@ -175,7 +194,7 @@ class DetectionGallery(DetectionWidget):
     def status(self) -> str:
         """Page, filters and hidden classes, in one line."""
         pages = self.stream.num_pages()
-        text = f"page {self.page_number + 1} of {pages or '?'}"
+        text = f"page {self.page + 1} of {pages or '?'}"
         if self._has_predictions() and self.confidence_filter:
             text += f" | confidence >= {self.confidence_threshold:.2f}"
         if self.hidden_classes:
@@ -196,7 +215,7 @@ class DetectionGallery(DetectionWidget):
             example._replace(prediction=prediction)
             for example, prediction in zip(examples, predictions)
         ]
-        self._page = self.stream.page(self.page_number)
+        self._page = self.stream.page(self.page)
         if self.view is not None:
             self._update_class_controls()
             self.redraw()
@@ -268,28 +287,62 @@ class DetectionGallery(DetectionWidget):
     # -- paging ----------------------------------------------------------------------
 
     def show_page(self, number: int) -> None:
-        """Show page `number` (from 0).
+        """Show page `number` (from 0); the same as setting `page`.
 
         Raises:
             IndexError: the data has no such page.
         """
-        page = self.stream.page(number)
-        if not page:
-            raise IndexError(f"page {number} is past the end of the data")
-        self.page_number, self._page = number, page
-        self._show_page()
+        self.page = number
 
     def next_page(self) -> None:
         """Show the next page, if there is one."""
-        if self.stream.has_page(self.page_number + 1):
-            self.show_page(self.page_number + 1)
+        if self.stream.has_page(self.page + 1):
+            self.page += 1
         else:
             self._update_paging()
 
     def previous_page(self) -> None:
         """Show the previous page, if there is one."""
-        if self.page_number > 0:
-            self.show_page(self.page_number - 1)
+        if self.page > 0:
+            self.page -= 1
+
+    @traitlets.validate("page")
+    def _valid_page(self, proposal: dict) -> int:
+        number = proposal["value"]
+        if number < 0 or not self.stream.has_page(number):
+            raise IndexError(f"page {number} is past the end of the data")
+        return number
+
+    @traitlets.observe("page")
+    def _page_changed(self, change: dict) -> None:
+        self._page = self.stream.page(change["new"])
+        self._show_page()
+
+    @traitlets.validate("confidence_threshold", "iou_threshold")
+    def _valid_fraction(self, proposal: dict) -> float:
+        _check_fraction(proposal["value"], proposal["trait"].name, type(self).__name__)
+        return float(proposal["value"])
+
+    @traitlets.validate("hidden_classes")
+    def _valid_classes(self, proposal: dict) -> tuple:
+        return tuple(sorted({int(class_id) for class_id in proposal["value"]}))
+
+    @traitlets.observe(
+        "confidence_threshold",
+        "iou_threshold",
+        "show_truth",
+        "show_predictions",
+        "hidden_classes",
+        "confidence_filter",
+    )
+    def _filters_changed(self, change: dict) -> None:
+        if self.view is None:
+            return
+        for key, control in self.controls.items():
+            if key.startswith("class:"):
+                control.value = _class_key(key) not in self.hidden_classes
+        self.controls["confidence"].layout.display = None if self.confidence_filter else "none"
+        self._refresh()
 
     # -- widgets ---------------------------------------------------------------------
 
@@ -316,9 +369,14 @@ class DetectionGallery(DetectionWidget):
         }
         controls["previous"].on_click(lambda _: self.previous_page())
         controls["next"].on_click(lambda _: self.next_page())
-        controls["truth"].observe(self._on_toggle, names="value")
-        controls["predictions"].observe(self._on_toggle, names="value")
-        controls["confidence"].observe(self._on_confidence, names="value")
+        # The traits hold the settings; the controls mirror them, both ways.
+        self._links = [
+            traitlets.link((self, "show_truth"), (controls["truth"], "value")),
+            traitlets.link((self, "show_predictions"), (controls["predictions"], "value")),
+            traitlets.link((self, "confidence_threshold"), (controls["confidence"], "value")),
+        ]
+        if not self.confidence_filter:
+            controls["confidence"].layout.display = "none"
         self.controls = controls
         self._class_box = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self._update_class_controls()
@@ -371,27 +429,16 @@ class DetectionGallery(DetectionWidget):
 
     def _update_paging(self) -> None:
         controls = self.controls
-        controls["previous"].disabled = self.page_number == 0
+        controls["previous"].disabled = self.page == 0
         pages = self.stream.num_pages()
-        controls["next"].disabled = pages is not None and self.page_number + 1 >= pages
+        controls["next"].disabled = pages is not None and self.page + 1 >= pages
         controls["page"].value = html.escape(self.status())
         controls["confidence"].disabled = not self._has_predictions()
 
-    def _on_toggle(self, change: dict) -> None:
-        self.show_truth = self.controls["truth"].value
-        self.show_predictions = self.controls["predictions"].value
-        self._refresh()
-
-    def _on_confidence(self, change: dict) -> None:
-        self.confidence_threshold = float(change["new"])
-        self._refresh()
-
     def _on_class(self, class_id: int, visible: bool) -> None:
-        if visible:
-            self.hidden_classes.discard(class_id)
-        else:
-            self.hidden_classes.add(class_id)
-        self._refresh()
+        hidden = set(self.hidden_classes)
+        (hidden.discard if visible else hidden.add)(class_id)
+        self.hidden_classes = tuple(hidden)
 
     def _refresh(self) -> None:
         self.redraw()
@@ -412,6 +459,9 @@ class DetectionGallery(DetectionWidget):
             details.value = html.escape(scene.describe_box(*found, self.class_mapping))
 
     def _release(self) -> None:
+        for link in getattr(self, "_links", []):
+            link.unlink()
+        self._links = []
         self.stream.close()
         self._page = []
         self.controls = {}

@@ -6,10 +6,15 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import traitlets
+
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
 from nbdetect.widgets.base import DetectionWidget
 from nbdetect.widgets.detection_gallery import DetectionGallery
 from nbdetect.widgets.scene import Cell
+
+_SETTINGS = ("iou_threshold", "confidence_threshold", "max_detections")
 
 
 class NMSExplorer(DetectionWidget):
@@ -43,12 +48,26 @@ class NMSExplorer(DetectionWidget):
         cell_size: pixels of each image's longer side.
         max_detections_limit: the largest value of the `max_detections` slider.
 
+    Attributes:
+        iou_threshold: the NMS IoU threshold (a trait, as are the next two: setting it
+            moves its slider and redraws).
+        confidence_threshold: the lowest confidence kept.
+        max_detections: detections per image at most.
+        gallery: the `DetectionGallery` showing the detections; its class checkboxes also
+            filter the boxes per image and the mAP in the summary.
+
     Example:
         >>> explorer = NMSExplorer(model, images, y_true, class_mapping=class_mapping)
         >>> explorer  # move the sliders, then "Apply to model"
-        >>> explorer.code()
-        'model.prediction_decoder = MultiClassNonMaxSuppression(...)'
+        >>> explorer.confidence_threshold = 0.3  # the same, from Python
+        >>> print(explorer.code())
+        import nbdetect.layers
+        model.prediction_decoder = nbdetect.layers.MultiClassNonMaxSuppression(...)
     """
+
+    iou_threshold = traitlets.Float()
+    confidence_threshold = traitlets.Float()
+    max_detections = traitlets.Int()
 
     def __init__(
         self,
@@ -91,14 +110,19 @@ class NMSExplorer(DetectionWidget):
                 "confidence_threshold": 0.0,
                 "max_detections": max(1, int(max(counts, default=1))),
             }
-        self.settings = {
-            key: nms[key] for key in ("iou_threshold", "confidence_threshold", "max_detections")
-        }
-        self.max_detections_limit = max(int(max_detections_limit), self.settings["max_detections"])
+        self.max_detections_limit = max(int(max_detections_limit), int(nms["max_detections"]))
+        self.gallery = self.detections = self._decoded = None
+        self._deciding = True  # set the three settings without decoding three times
+        self.iou_threshold = float(nms["iou_threshold"])
+        self.confidence_threshold = float(nms["confidence_threshold"])
+        self.max_detections = int(nms["max_detections"])
+        self._deciding = False
+        self.applied: dict | None = None
         self.class_mapping = (
             class_mapping if class_mapping is not None else self.detector.class_mapping
         )
         self.detections = self.sweep.select(**self.settings)
+        self._decoded = self.settings
         self.gallery = DetectionGallery(
             images,
             y_true,
@@ -110,6 +134,9 @@ class NMSExplorer(DetectionWidget):
             cols=cols,
             cell_size=cell_size,
         )
+        # The decoder's threshold is the filter here: the gallery's own would hide it.
+        self.gallery.confidence_filter = False
+        self.gallery.observe(self._classes_changed, "hidden_classes")
         self.layout = self.gallery.layout
         self.view = self.gallery.view
         self.metrics = self._metrics()
@@ -126,8 +153,13 @@ class NMSExplorer(DetectionWidget):
 
     # -- the decoding ------------------------------------------------------------------
 
+    @property
+    def settings(self) -> dict:
+        """The three settings, `{"iou_threshold", "confidence_threshold", "max_detections"}`."""
+        return {name: getattr(self, name) for name in _SETTINGS}
+
     def update(self, **settings: Any) -> dict:
-        """Decode with new settings (any of the three), redraw, and return the detections.
+        """Set any of the three settings at once, redraw once, return the detections.
 
         Args:
             **settings: `iou_threshold`, `confidence_threshold`, `max_detections`.
@@ -135,21 +167,56 @@ class NMSExplorer(DetectionWidget):
         Returns:
             The detections now shown, as `model.predict` would return them (numpy).
         """
-        unknown = set(settings) - set(self.settings)
+        unknown = set(settings) - set(_SETTINGS)
         if unknown:
             raise ValueError(
-                f"NMSExplorer.update() got {sorted(unknown)}; expected some of "
-                f"{sorted(self.settings)}."
+                f"NMSExplorer.update() got {sorted(unknown)}; expected some of {sorted(_SETTINGS)}."
             )
-        new = {**self.settings, **settings}
-        if new == self.settings and self.detections is not None:
-            return self.detections
-        self.settings = new
-        self.detections = self.sweep.select(**new)
+        self._deciding = True
+        try:
+            for name, value in settings.items():
+                setattr(self, name, value)
+        finally:
+            self._deciding = False
+        self._decode()
+        return self.detections
+
+    @traitlets.validate("iou_threshold", "confidence_threshold")
+    def _valid_fraction(self, proposal: dict) -> float:
+        value = proposal["value"]
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(
+                f"NMSExplorer got {proposal['trait'].name}={value!r}; expected a number in [0, 1]."
+            )
+        return float(value)
+
+    @traitlets.validate("max_detections")
+    def _valid_count(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise ValueError(f"NMSExplorer got max_detections={value!r}; expected >= 1.")
+        return int(value)
+
+    @traitlets.observe(*("iou_threshold", "confidence_threshold", "max_detections"))
+    def _settings_changed(self, change: dict) -> None:
+        if not self._deciding:
+            self._decode()
+
+    def _decode(self) -> None:
+        if getattr(self, "sweep", None) is None:
+            return
+        settings = self.settings
+        if self.detections is not None and settings == self._decoded:
+            return
+        self._decoded = settings
+        self.detections = self.sweep.select(**settings)
         self.gallery.set_predictions(self.detections)
         self.metrics = self._metrics()
         self._show_summary()
-        return self.detections
+
+    def _classes_changed(self, change: dict) -> None:
+        self.metrics = self._metrics()
+        self._show_summary()
 
     def decoder(self):
         """A new decoder layer with the current settings, of the model's decoder's class."""
@@ -160,9 +227,11 @@ class NMSExplorer(DetectionWidget):
         """Set `model.prediction_decoder` to the current settings."""
         self._check_nms("apply")
         self.detector.apply(**self.settings)
+        self.applied = self.settings
+        self._show_summary()
 
     def code(self) -> str:
-        """The line of code that sets the model's decoder to the current settings."""
+        """The code that sets the model's decoder to the current settings (runs as is)."""
         self._check_nms("code")
         return self.detector.decoder_code(**self.settings)
 
@@ -176,15 +245,35 @@ class NMSExplorer(DetectionWidget):
             )
 
     def boxes_per_image(self) -> list[int]:
-        """The number of detections of each image at the current settings."""
-        return [int(n) for n in self.detections["num_detections"]]
+        """The number of detections of each image at the current settings.
+
+        Classes hidden in the gallery are not counted.
+        """
+        counts = self.detections["num_detections"]
+        hidden = list(self.gallery.hidden_classes) if self.gallery is not None else []
+        if not hidden:
+            return [int(n) for n in counts]
+        classes = np.asarray(self.detections["classes"])
+        return [int((~np.isin(row[: int(n)], hidden)).sum()) for row, n in zip(classes, counts)]
 
     def _metrics(self):
+        """COCO metrics of what is shown: the classes the gallery hides are left out."""
         if self.y_true is None:
             return None
-        evaluator = COCOEvaluator(self.model_format)
+        evaluator = COCOEvaluator(self.model_format, class_ids=self._visible_class_ids())
         evaluator.update(self.y_true, self.detections)
         return evaluator.compute()
+
+    def _visible_class_ids(self) -> list[int] | None:
+        hidden = set(self.gallery.hidden_classes) if self.gallery is not None else set()
+        if not hidden:
+            return None
+        known = set()
+        for example in self.gallery.stream.examples:
+            for boxes in (example.truth, example.prediction):
+                if boxes is not None:
+                    known.update(int(c) for c in boxes.classes)
+        return sorted(known - hidden)
 
     # -- what is shown -------------------------------------------------------------------
 
@@ -236,9 +325,11 @@ class NMSExplorer(DetectionWidget):
             "summary": w.HTML(),
             "code": w.HTML(),
         }
-        for name in self.settings:
-            controls[name].observe(self._on_slider, names="value")
-        controls["apply"].on_click(self._on_apply)
+        # The traits hold the settings; the sliders mirror them, both ways.
+        self._links = [
+            traitlets.link((self, name), (controls[name], "value")) for name in _SETTINGS
+        ]
+        controls["apply"].on_click(lambda _: self.apply())
         self.controls = controls
         if not self.nms:
             controls["iou_threshold"].layout.display = "none"
@@ -248,10 +339,6 @@ class NMSExplorer(DetectionWidget):
                 "suppression: there is no IoU threshold to tune. The sliders filter its own "
                 "detections by confidence and count."
             )
-        # The decoder's threshold is the filter here: the gallery's own would hide it.
-        self.gallery.controls["confidence"].layout.display = "none"
-        self.gallery.confidence_filter = False
-        self.gallery._update_paging()
         self._show_summary()
         self.widget = w.VBox(
             [
@@ -264,24 +351,20 @@ class NMSExplorer(DetectionWidget):
             ]
         )
 
-    def _on_slider(self, change: dict) -> None:
-        # Read every slider, not the change: when moves queue up while a frame is drawn,
-        # the first handler draws the latest settings and the rest find nothing new.
-        self.update(
-            iou_threshold=float(self.controls["iou_threshold"].value),
-            confidence_threshold=float(self.controls["confidence_threshold"].value),
-            max_detections=int(self.controls["max_detections"].value),
-        )
-
-    def _on_apply(self, button: Any) -> None:
-        self.apply()
-        self.controls["code"].value = (
-            "<b>Applied.</b> The same in code:<br><code>" + html.escape(self.code()) + "</code>"
-        )
-
     def _show_summary(self) -> None:
-        if getattr(self, "controls", None):
-            self.controls["summary"].value = html.escape(self.status())
+        controls = getattr(self, "controls", None)
+        if not controls:
+            return
+        controls["summary"].value = html.escape(self.status())
+        if not self.nms:
+            return
+        # Always the current settings: what "Apply to model" does, or did.
+        state = (
+            "<b>Applied to the model.</b> In code:"
+            if self.applied == self.settings
+            else '"Apply to model" sets these settings; in code:'
+        )
+        controls["code"].value = f"{state}<pre style='margin:0'>{html.escape(self.code())}</pre>"
 
     def close(self) -> None:
         """Close the widgets and drop the images, raw outputs and candidates."""
@@ -290,6 +373,9 @@ class NMSExplorer(DetectionWidget):
         super().close()
 
     def _release(self) -> None:
+        for link in getattr(self, "_links", []):
+            link.unlink()
+        self._links = []
         if self.sweep is not None:
             self.sweep.close()
         self.images = self.sweep = self.y_true = None

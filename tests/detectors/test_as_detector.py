@@ -126,11 +126,11 @@ def test_decoder_code_names_the_models_library(source_models):
     hub = as_detector(source_models["keras_hub_retinanet"])
     cv = as_detector(source_models["keras_cv_yolov8"])
     assert hub.decoder_code(iou_threshold=0.4).startswith(
-        "model.prediction_decoder = keras_hub.layers.NonMaxSuppression("
+        "import keras_hub.layers\nmodel.prediction_decoder = keras_hub.layers.NonMaxSuppression("
     )
     assert "iou_threshold=0.4" in hub.decoder_code(iou_threshold=0.4)
     assert cv.decoder_code().startswith(
-        "model.prediction_decoder = keras_cv.layers.NonMaxSuppression("
+        "import keras_cv.layers\nmodel.prediction_decoder = keras_cv.layers.NonMaxSuppression("
     )
 
 

@@ -59,7 +59,11 @@ def test_gallery_from_dataset(source):
     gallery = DetectionGallery.from_dataset(
         dataset, model, bounding_box_format="xywh", rows=1, cols=4, cell_size=96
     )
-    assert_same(as_dict(gallery.examples), expected(model, images), len(images))
+    # The reference predicts the same batches of 2: a random head scores many boxes almost
+    # alike, so a different batch size may change which of them pass the threshold.
+    halves = [expected(model, images[i : i + 2]) for i in (0, 2)]
+    reference = {key: [*halves[0][key], *halves[1][key]] for key in halves[0]}
+    assert_same(as_dict(gallery.examples), reference, len(images))
     assert gallery.to_png().startswith(b"\x89PNG")
     gallery.close()
 
@@ -81,7 +85,9 @@ def test_nms_explorer(source):
     assert model.prediction_decoder.max_detections == 5
     assert_same(explorer.detections, expected(model, images), len(images))
     library = "keras_hub" if name.startswith("keras_hub") else "keras_cv"
-    assert explorer.code().startswith(f"model.prediction_decoder = {library}.layers.")
+    assert explorer.code().startswith(
+        f"import {library}.layers\nmodel.prediction_decoder = {library}.layers."
+    )
     explorer.close()
 
 
