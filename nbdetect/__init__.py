@@ -10,8 +10,16 @@ Keras::
 """
 
 import importlib
+import warnings
 
 import keras  # noqa: F401  (the one import nbdetect makes eagerly: every part needs Keras)
+
+# Keras warns on every `fit(dataset)` that its default `shuffle=True` "will be ignored" for
+# a tf.data.Dataset, which the guide shuffles in its pipeline: noise under every plot of a
+# training cell. Only that message is silenced.
+warnings.filterwarnings(
+    "ignore", message=r"`shuffle=True` was passed, but will be ignored", category=UserWarning
+)
 
 __version__ = "0.1.0.dev0"
 

@@ -147,7 +147,12 @@ def demo_datasets(
     train = train.ragged_batch(batch_size, drop_remainder=True)
     train = train.map(flip, num_parallel_calls=tf.data.AUTOTUNE)
     train = train.map(to_tuple, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
-    test = test.cache().ragged_batch(batch_size).map(to_tuple).prefetch(2)
+    test = test.cache()
+    # Filled now: an iterator that stops early on a cache still being written (a plot
+    # that takes one batch) makes TensorFlow log a warning under the notebook cell.
+    for _ in test:
+        pass
+    test = test.ragged_batch(batch_size).map(to_tuple).prefetch(2)
     return train, test, class_names
 
 

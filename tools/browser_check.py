@@ -5,9 +5,12 @@ it, that a slider moved by a person redraws the boxes, and that hovering reports
 Two modes:
 
 - `--notebooks NB ...` opens each notebook in JupyterLab, runs all its cells (Run All)
-  and checks from the page: every widget canvas shows boxes (box-colour pixels); an NMS
-  explorer's confidence slider moved with the arrow keys changes the boxes per image; a
-  gallery's Next button changes the images; hovering over a box shows its details; a
+  and checks from the page: every widget canvas shows boxes (box-colour pixels) and a
+  legend, is drawn at its own size (no CSS stretch), and draws nothing beside its images
+  (no label crosses into a neighbouring cell); an NMS explorer's sliders show the
+  settings the notebook set from Python, and its confidence slider moved with the arrow
+  keys changes the boxes per image; a gallery's Next button changes the images and is
+  disabled on the last page ("page N of N"); hovering over a box shows its details; a
   `TrainingMonitor`'s table grows while `fit` runs; and the page raised no JavaScript
   error. `--copy DIR` copies a folder next to the notebooks first (CI copies the model
   an earlier run of the notebooks saved in `nbdetect_demo/`, so nothing trains twice).
@@ -256,6 +259,36 @@ DOUBLED = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
   .filter(o => o.querySelector('canvas'))
   .filter(o => o.closest('.jp-OutputArea-child')?.nextElementSibling?.querySelector('img'))
   .length"""
+# Per widget output: whether it shows a legend (the HTML under its canvas) naming a style.
+LEGEND = """(output) => (output.querySelector('.nbdetect-legend')?.innerText || '').trim()"""
+# Per widget output: canvases whose CSS box differs from their pixel size (a stretched,
+# blurred canvas), as "width x height shown as W x H".
+STRETCHED = """() => [...document.querySelectorAll('.jp-OutputArea-output canvas')]
+  .filter(c => c.width && c.getBoundingClientRect().width)
+  .filter(c => Math.abs(c.getBoundingClientRect().width - c.width) > 1
+            || Math.abs(c.getBoundingClientRect().height - c.height) > 1)
+  .map(c => `${c.width} x ${c.height} shown as ${c.getBoundingClientRect().width} x `
+            + `${c.getBoundingClientRect().height}`)"""
+# Per widget output: pixels drawn in the gaps between the grid's cells, where a label
+# crossing into a neighbouring image would be. The canvas names its cell size in a class
+# (nbdetect-cells-N); cells are N pixels wide with 4-pixel gaps between them.
+BETWEEN_CELLS = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+  .map(o => o.querySelector('[class*="nbdetect-cells-"]'))
+  .filter(e => e)
+  .map(e => {
+    const size = +[...e.classList].find(c => c.startsWith('nbdetect-cells-')).slice(15);
+    const c = e.tagName === 'CANVAS' ? e : e.querySelector('canvas');
+    const w = c.width, h = c.height, gap = 4;
+    const d = c.getContext('2d').getImageData(0, 0, w, h).data;
+    let n = 0;
+    for (let x0 = size; x0 < w; x0 += size + gap)
+      for (let x = x0; x < Math.min(x0 + gap, w); x++)
+        for (let y = 0; y < h; y++) if (d[(y * w + x) * 4 + 3] > 128) n++;
+    return n;
+  })"""
+# The readouts of a widget output's sliders, in order ("0.40").
+READOUTS = """(output) => [...output.querySelectorAll('.widget-readout')]
+  .map(r => (r.innerText || r.value || '').trim())"""
 RUNNING = """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
   .some(p => p.innerText.includes('*'))"""
 
@@ -351,6 +384,25 @@ def check_notebook(page, name: str, output: pathlib.Path, colours, base: str) ->
     for number, count in enumerate(counts, 1):
         if count < 50:
             failures.append(f"{name}: widget {number}'s canvas shows no boxes ({count} pixels)")
+    legends = []
+    for widget in widgets:  # JupyterLab leaves the text of cells off the screen empty
+        widget.scroll_into_view_if_needed()
+        time.sleep(0.2)
+        legends.append(page.evaluate(LEGEND, widget))
+    print(f"{name}: legends: {[legend[:50] for legend in legends]}")
+    for number, legend in enumerate(legends, 1):
+        if "ground truth" not in legend and "prediction" not in legend:
+            failures.append(f"{name}: widget {number} shows no legend")
+    stretched = page.evaluate(STRETCHED)
+    if stretched:
+        failures.append(f"{name}: canvases stretched by CSS: {stretched}")
+    between = page.evaluate(BETWEEN_CELLS)
+    print(f"{name}: pixels drawn between the cells, per widget: {between}")
+    if len(between) != len(widgets):
+        failures.append(f"{name}: {len(widgets)} widget canvases but {len(between)} grids found")
+    for number, count in enumerate(between, 1):
+        if count:
+            failures.append(f"{name}: widget {number} draws {count} pixels between its cells")
     if rows_seen:
         print(f"{name}: monitor table rows while fit ran: {rows_seen}")
         if len(rows_seen) < 2:
@@ -360,6 +412,16 @@ def check_notebook(page, name: str, output: pathlib.Path, colours, base: str) ->
     if explorer is not None:
         explorer.scroll_into_view_if_needed()
         before = summary_line(explorer)
+        # The notebook sets the explorer's settings from Python: the sliders must show them.
+        readouts = page.evaluate(READOUTS, explorer)
+        settings = dict(re.findall(r"(iou_threshold|confidence_threshold) ([0-9.]+)", before))
+        print(f"{name}: explorer slider readouts {readouts}; summary settings {settings}")
+        for key in settings:
+            if settings[key] not in readouts:
+                failures.append(
+                    f"{name}: the explorer's {key} is {settings[key]} but no slider shows it "
+                    f"(readouts {readouts})"
+                )
         handle = explorer.query_selector_all(".noUi-handle, .ui-slider-handle")[1]
         handle.scroll_into_view_if_needed()
         handle.click()
@@ -390,6 +452,17 @@ def check_notebook(page, name: str, output: pathlib.Path, colours, base: str) ->
         print(f"{name}: gallery hover: {details}")
         if not details:
             failures.append(f"{name}: hovering over the gallery's boxes showed no details")
+        # Paging knows its end: Next is disabled on the last page, which says "N of N".
+        for _ in range(20):
+            button = gallery.query_selector("button:has-text('Next'):not([disabled])")
+            if button is None:
+                break
+            button.click()
+            time.sleep(2)
+        status = re.search(r"page (\d+) of (\S+)", gallery.inner_text())
+        print(f"{name}: gallery after paging to the end: {status and status.group(0)}")
+        if status is None or status.group(1) != status.group(2):
+            failures.append(f"{name}: the gallery's last page does not say so: {status}")
     page.screenshot(path=str(output / f"{stem}_after_checks.png"), full_page=True)
     return failures
 

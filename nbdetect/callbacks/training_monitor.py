@@ -76,7 +76,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         max_table_rows: the most recent epochs the live table shows (`None`: all);
             `history` and `table_text()` keep every epoch.
         columns: the logged keys the table shows, e.g. `["loss", "val_loss", "val_MaP"]`;
-            `None`: every key. `history`, the curves and `history.csv` keep every key.
+            `None`: the losses (training and validation) and the plotted COCO metrics
+            (`MaP`, `MaP@[IoU=50]`, with and without `val_`), so the table fits a
+            notebook cell; `"all"`: every key. `history`, the curves and `history.csv`
+            keep every key.
         output_dir: a folder to write `history.csv`, `loss_curves.png` and
             `detections_epoch_{n}.png` to, in a notebook too.
 
@@ -118,7 +121,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         panel_size: tuple[float, float] = (4.0, 3.0),
         dpi: float = 100,
         max_table_rows: int | None = 20,
-        columns: Sequence[str] | None = None,
+        columns: Sequence[str] | str | None = None,
         output_dir: str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
@@ -159,14 +162,16 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.scale, self.font_scale, self.dpi = scale, font_scale, dpi
         self.panel_size = tuple(float(size) for size in panel_size)
         self.max_table_rows = max_table_rows
-        if columns is not None and (
+        if columns not in (None, "all") and (
             isinstance(columns, str) or not all(isinstance(name, str) for name in columns)
         ):
             raise ValueError(
                 f"TrainingMonitor got columns={columns!r}; expected a list of logged keys, "
-                'e.g. ["loss", "val_loss", "val_MaP"], or None for every key.'
+                'e.g. ["loss", "val_loss", "val_MaP"], None for the losses and MaP, or "all".'
             )
-        self.table_columns = None if columns is None else [c for c in columns if c != "epoch"]
+        self.table_columns = (
+            columns if columns in (None, "all") else [c for c in columns if c != "epoch"]
+        )
         self.output_dir = None if output_dir is None else os.fspath(output_dir)
         self.coco_callback = (
             EvaluateCOCOMetricsCallback(
@@ -191,6 +196,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._printed_columns: list[str] | None = None
         self._rendered_epoch: int | None = None
         self._detections: tuple[int, bytes] | None = None
+        self._num_predictions = 0
 
     # === Keras callback hooks ===
 
@@ -256,13 +262,22 @@ class TrainingMonitor(keras.callbacks.Callback):
     def columns(self) -> list[str]:
         """The table's columns: `"epoch"`, then the logged keys (or those of `columns`).
 
-        Every logged key by default, in this order: `loss`, the other losses, the
-        validation losses, then the other metrics (training before validation); keys in
-        order of first appearance within each group.
+        In this order: `loss`, the other losses, the validation losses, then the metrics
+        (training before validation); keys in order of first appearance within each
+        group. By default the losses and the plotted COCO metrics; with `columns="all"`
+        every key.
         """
-        if self.table_columns is not None:
-            return ["epoch", *self.table_columns]
-        return ["epoch", *self.logged_keys()]
+        if self.table_columns == "all":
+            return ["epoch", *self.logged_keys()]
+        if self.table_columns is None:
+            shown = [
+                key
+                for key in self.logged_keys()
+                if key.removeprefix("val_").endswith("loss")
+                or key.removeprefix("val_") in _PLOTTED_COCO_METRICS
+            ]
+            return ["epoch", *shown]
+        return ["epoch", *self.table_columns]
 
     def logged_keys(self) -> list[str]:
         """Every key logged so far (losses first, as in the table), without `"epoch"`."""
@@ -313,10 +328,12 @@ class TrainingMonitor(keras.callbacks.Callback):
         total = self.params.get("epochs") if isinstance(self.params, dict) else None
         done = self.history[-1]["epoch"] if self.history else 0
         caption = f"Epoch {done}" + (f" of {total}" if total else "")
+        # The table scrolls inside the cell when it is wider than the cell.
         return (
+            '<div style="overflow-x:auto;max-width:100%">'
             '<table style="border-collapse:collapse;font-family:monospace;font-size:12px">'
             f'<caption style="text-align:left;font-weight:bold">{caption}</caption>'
-            f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         )
 
     def loss_curves_png(self) -> bytes:
@@ -338,11 +355,16 @@ class TrainingMonitor(keras.callbacks.Callback):
                 self.images, self.y_true = take_images(
                     self.visualization_data, self.max_images, "TrainingMonitor"
                 )
+            from nbdetect.models.detector import as_detector
+
+            y_pred = as_detector(self.model, self.bounding_box_format).predict(self.images)
+            self._num_predictions = int(np.sum(y_pred["num_detections"]))
             png = render_detections(
                 self.model,
                 self.images,
                 self.y_true,
                 self.bounding_box_format,
+                y_pred=y_pred,
                 class_mapping=self.class_mapping,
                 value_range=self.value_range,
                 rows=None,
@@ -390,7 +412,14 @@ class TrainingMonitor(keras.callbacks.Callback):
                 notebook_display.RichOutput(f"<loss curves after epoch {epoch}>", png=curves)
             )
             if detections is not None and "detections" in self._slots:
-                caption = f"Epoch {epoch}: ground truth (red) and predictions (orange, with scores)"
+                found = self._num_predictions
+                caption = (
+                    f"Epoch {epoch}: ground truth (red) and {found} predictions "
+                    "(orange, with scores)"
+                    if found
+                    else f"Epoch {epoch}: ground truth (red); no prediction passes the "
+                    "model's confidence threshold yet"
+                )
                 self._slots["detections"].show(
                     notebook_display.RichOutput(
                         f"<detections after epoch {epoch}: {len(self.images)} images>",

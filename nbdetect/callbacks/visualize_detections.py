@@ -159,6 +159,7 @@ def render_detections(
     y_true: dict | None,
     bounding_box_format: str,
     *,
+    y_pred: dict | None = None,
     class_mapping: ClassMapping | None,
     value_range: tuple[float, float],
     rows: int | None,
@@ -170,7 +171,8 @@ def render_detections(
     """Predict on `images` with `model` and plot truth and predictions; returns PNG bytes.
 
     `model` is any Keras detector (`nbdetect.models.as_detector`); its boxes are drawn in
-    the images' own pixels, in `bounding_box_format`.
+    the images' own pixels, in `bounding_box_format`. A caller that has predicted already
+    passes its `y_pred` (same format) instead.
     """
     from nbdetect.models.detector import as_detector
     from nbdetect.visualization import plot_bounding_box_gallery
@@ -180,7 +182,9 @@ def render_detections(
         value_range=value_range,
         bounding_box_format=bounding_box_format,
         y_true=y_true,
-        y_pred=as_detector(model, bounding_box_format).predict(images),
+        y_pred=(
+            as_detector(model, bounding_box_format).predict(images) if y_pred is None else y_pred
+        ),
         class_mapping=class_mapping,
         legend=True,
         rows=rows,

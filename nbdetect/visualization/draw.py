@@ -148,6 +148,7 @@ def draw_on_image(
     line_thickness: int,
     text_thickness: int,
     font_px: int,
+    with_labels: bool = True,
 ) -> np.ndarray:
     """Draw layers of boxes and labels on one image; returns a new array of the same dtype.
 
@@ -160,6 +161,8 @@ def draw_on_image(
         line_thickness: outline width in pixels.
         text_thickness: label text weight (1: regular).
         font_px: label font size in pixels (see `labels.font_size`).
+        with_labels: `False` draws the outlines only (a caller that places labels itself,
+            as the widgets do).
     """
     if not any(len(layer.boxes.boxes) for layer in layers):
         return image.copy()
@@ -180,7 +183,8 @@ def draw_on_image(
             rectangle = _pixel_rectangle(box, height, width, line_thickness)
             if rectangle is not None:
                 draw.rectangle(rectangle, outline=layer.color, width=line_thickness)
-                pending_labels.append((layer, index, rectangle))
+                if with_labels:
+                    pending_labels.append((layer, index, rectangle))
     # Across layers too: ground truth first, then detections from the lowest score up.
     pending_labels.sort(key=_label_rank)
     for layer, index, rectangle in pending_labels:

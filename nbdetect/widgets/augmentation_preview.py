@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import traitlets
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.visualization.inputs import take_images
@@ -35,6 +37,11 @@ class AugmentationPreview(DetectionWidget):
         num_images: how many images to preview.
         cell_size: pixels of each image's longer side.
 
+    Attributes:
+        enabled: one flag per layer of the augmenter, whether it is applied (a trait:
+            setting it ticks the checkboxes and re-rolls).
+        layer_names: the layers' names, as their checkboxes show them.
+
     Example:
         >>> augmenter = keras.Sequential([
         ...     layers.RandomFlip(mode="horizontal", bounding_box_format="xywh"),
@@ -42,6 +49,9 @@ class AugmentationPreview(DetectionWidget):
         ... ])
         >>> AugmentationPreview(train_ds, augmenter, bounding_box_format="xywh")
     """
+
+    enabled = traitlets.Tuple()
+    label_note = "Labels that would cover another label are left out."
 
     def __init__(
         self,
@@ -69,13 +79,14 @@ class AugmentationPreview(DetectionWidget):
         self.class_mapping = class_mapping
         self.originals = _first_examples(data, num_images, value_range, caller)
         self.steps = list(getattr(augmenter, "layers", None) or [augmenter])
-        self.enabled = [True] * len(self.steps)
         self.rolls = 0
         self.layout = Layout(2, len(self.originals), cell_size)
         self.augmented: list[Example] = []
+        with self.hold_trait_notifications():
+            self.enabled = (True,) * len(self.steps)
         self.reroll(draw=False)
         self._build_widgets()
-        self.view.show(self.cells())
+        self.redraw(images=True)
 
     def reroll(self, draw: bool = True) -> None:
         """Augment the originals again, with new random draws, through the enabled layers."""
@@ -99,12 +110,38 @@ class AugmentationPreview(DetectionWidget):
             ) from error
         self.rolls += 1
         if draw and self.view is not None:
-            self.view.show(self.cells())
+            self.redraw(images=True)
             self.controls["status"].value = html.escape(self.status())
 
     def set_layer_enabled(self, index: int, enabled: bool) -> None:
         """Turn layer `index` of the augmenter on or off, and re-roll."""
-        self.enabled[index] = bool(enabled)
+        flags = list(self.enabled)
+        flags[index] = bool(enabled)
+        self.enabled = tuple(flags)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """The augmenter's layers as the user named them (class names for Keras' names)."""
+        return [_step_name(step) for step in self.steps]
+
+    @traitlets.validate("enabled")
+    def _valid_enabled(self, proposal: dict) -> tuple:
+        flags = tuple(bool(flag) for flag in proposal["value"])
+        if len(flags) != len(self.steps):
+            raise ValueError(
+                f"{type(self).__name__}.enabled got {len(flags)} flags; expected one per "
+                f"layer of the augmenter: {len(self.steps)} ({', '.join(self.layer_names)})."
+            )
+        return flags
+
+    @traitlets.observe("enabled")
+    def _enabled_changed(self, change: dict) -> None:
+        if self.view is None:
+            return
+        for index, flag in enumerate(change["new"]):
+            checkbox = self.controls.get(f"layer:{index}")
+            if checkbox is not None:
+                checkbox.value = flag
         self.reroll()
 
     def cells(self) -> list[Cell]:
@@ -130,12 +167,8 @@ class AugmentationPreview(DetectionWidget):
 
     def status(self) -> str:
         """The layers applied and the number of rolls."""
-        names = [_step_name(step) for step, enabled in zip(self.steps, self.enabled) if enabled]
+        names = [name for name, enabled in zip(self.layer_names, self.enabled) if enabled]
         return f"roll {self.rolls} | layers: {', '.join(names) or 'none'}"
-
-    def legend(self, cells):
-        """No legend: both rows show the boxes of their images."""
-        return ()
 
     def _inputs(self) -> dict:
         images = [example.image for example in self.originals]
@@ -169,10 +202,10 @@ class AugmentationPreview(DetectionWidget):
         controls["reroll"].on_click(lambda _: self.reroll())
         toggles = []
         if len(self.steps) > 1 or hasattr(self.augmenter, "layers"):
-            for index, step in enumerate(self.steps):
+            for index in range(len(self.steps)):
                 checkbox = w.Checkbox(
-                    value=True,
-                    description=_step_name(step),
+                    value=self.enabled[index],
+                    description=self.layer_names[index],
                     indent=False,
                     layout=w.Layout(width="auto"),
                 )
@@ -196,7 +229,17 @@ class AugmentationPreview(DetectionWidget):
 
 
 def _step_name(step: Any) -> str:
-    return getattr(step, "name", getattr(step, "__name__", type(step).__name__))
+    """A layer's name as its user gave it: the class name where Keras made the name up."""
+    name = getattr(step, "name", None)
+    if name is None:
+        return getattr(step, "__name__", type(step).__name__)
+    class_name = type(step).__name__
+    # Keras names an unnamed layer after its class in snake case, with "_N" from the 2nd.
+    snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).lower()
+    if re.fullmatch(rf"{re.escape(snake)}(_\d+)?", name):
+        return class_name
+    return name
 
 
 def _takes_training(layer: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import traitlets
 
@@ -32,6 +32,8 @@ class DetectionWidget(traitlets.HasTraits):
 
     widget = None
     view: CanvasView | None = None
+    # Each subclass defines `cells() -> list[Cell]`: the cells the widget shows now.
+    cells: Callable[[], list[Cell]]
     layout: Layout
     class_mapping = None
 
@@ -41,12 +43,11 @@ class DetectionWidget(traitlets.HasTraits):
         environment.enable_colab_widgets()
         super().__init__()
 
-    def cells(self) -> list[Cell]:
-        """The cells the widget shows now."""
-        raise NotImplementedError
+    # Said under the legend: why some boxes have no label, and where to find them.
+    label_note = "Labels: those of the best-scoring boxes that fit; hover a box for any."
 
     def legend(self, cells: Sequence[Cell]) -> Sequence[BoxStyle]:
-        """The box styles `cells` use, for the PNG's legend."""
+        """The box styles `cells` use, for the legend."""
         seen = {}
         for cell in cells:
             for box_set in cell.box_sets:
@@ -66,10 +67,13 @@ class DetectionWidget(traitlets.HasTraits):
         """Write the current view to a PNG file."""
         pathlib.Path(path).write_bytes(self.to_png())
 
-    def redraw(self) -> None:
-        """Redraw the boxes of the current view on the canvas."""
-        if self.view is not None:
-            self.view.show_boxes(self.cells())
+    def redraw(self, images: bool = False) -> None:
+        """Redraw the current view's boxes and legend (and its images, with `images`)."""
+        if self.view is None:
+            return
+        cells = self.cells()
+        show = self.view.show if images else self.view.show_boxes
+        show(cells, self.legend(cells), self.label_note)
 
     def close(self) -> None:
         """Close every widget and drop the images and predictions the widget holds."""

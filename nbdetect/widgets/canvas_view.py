@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nbdetect.visualization import colors, labels
+from nbdetect.visualization import colors
 from nbdetect.widgets import environment
-from nbdetect.widgets.scene import Cell, Layout, fit_image, fit_text
+from nbdetect.widgets.scene import (
+    LABEL_FONT_PX,
+    LABEL_PAD_X,
+    LABEL_PAD_Y,
+    LINE_WIDTH,
+    TITLE_FONT_PX,
+    BoxStyle,
+    Cell,
+    Label,
+    Layout,
+    fit_image,
+    fit_text,
+    legend_html,
+    place_labels,
+)
 
-LINE_WIDTH = 2
-FONT_PX = 11
-# The canvas font: DejaVu Sans where the browser has it, so that the label widths measured
+# The canvas font: DejaVu Sans where the browser has it, so that the text widths measured
 # here with matplotlib's DejaVu Sans fit the text; a sans-serif of similar width elsewhere.
-CANVAS_FONT = f"{FONT_PX}px 'DejaVu Sans', Verdana, sans-serif"
+_FONT_FAMILY = "'DejaVu Sans', Verdana, sans-serif"
 
 
 class CanvasView:
-    """A `MultiCanvas` with an image layer and a box layer, drawn from cells.
+    """A `MultiCanvas` with an image layer and a box layer drawn from cells, and a legend.
 
     Images are sent once per page (`show_images`); a slider or toggle only redraws the box
     layer (`show_boxes`), in one batched message (`hold_canvas`) whatever the number of
     boxes. The view redraws itself for a browser that connects later (page reload, a
-    second viewer).
+    second viewer). Under the canvas, an HTML legend names the box styles drawn.
 
     Args:
         layout: the grid of cells.
@@ -32,10 +43,15 @@ class CanvasView:
         on_hover: called with `(cell_index, u, v)` image coordinates when the mouse moves
             over an image, and with `None` when it leaves the images.
 
+    Attributes:
+        canvas: the `ipycanvas.MultiCanvas`.
+        legend: the `ipywidgets.HTML` legend under it.
+        widget: both, the ipywidgets object to put in a layout.
+
     Example:
         >>> view = CanvasView(Layout(rows=1, cols=2, cell_size=256))
-        >>> view.show(cells)
-        >>> view.widget  # the ipywidgets object to put in a layout
+        >>> view.show(cells, legend=[scene.TRUTH])
+        >>> view.widget  # in a widget's layout
     """
 
     def __init__(
@@ -45,41 +61,69 @@ class CanvasView:
         on_hover: Callable[[tuple[int, float, float] | None], None] | None = None,
     ) -> None:
         ipycanvas = environment.require("ipycanvas")
+        import ipywidgets
+
         self.layout = layout
         self.class_mapping = class_mapping
         self.cells: list[Cell] = []
-        self.widget = ipycanvas.MultiCanvas(2, width=layout.width, height=layout.height)
-        self._images_layer, self._boxes_layer = self.widget[0], self.widget[1]
+        self.canvas = ipycanvas.MultiCanvas(2, width=layout.width, height=layout.height)
+        # Drawn at its own size: a stretched canvas is a blurred one.
+        self.canvas.layout = ipywidgets.Layout(
+            width=f"{layout.width}px",
+            height=f"{layout.height}px",
+            min_width=f"{layout.width}px",
+            flex="0 0 auto",
+        )
+        # Names the cell size for a page that checks the drawing (tools/browser_check.py).
+        self.canvas.add_class(f"nbdetect-cells-{layout.cell_size}")
+        self.legend = ipywidgets.HTML()
+        self.legend.add_class("nbdetect-legend")
+        self.widget = ipywidgets.VBox([self.canvas, self.legend])
+        self._images_layer, self._boxes_layer = self.canvas[0], self.canvas[1]
         self._hold = ipycanvas.hold_canvas
         self._on_hover = on_hover
+        self._legend: tuple[Sequence[BoxStyle], str] = ((), "")
         self._boxes_layer.on_client_ready(self._redraw)
         if on_hover is not None:
             self._boxes_layer.on_mouse_move(self._mouse_move)
             self._boxes_layer.on_mouse_out(lambda x, y: on_hover(None))
 
-    def show(self, cells: Sequence[Cell]) -> None:
-        """Draw new images and their boxes."""
+    def show(self, cells: Sequence[Cell], legend: Sequence[BoxStyle] = (), note: str = "") -> None:
+        """Draw new images and their boxes, and the legend of `legend`'s styles."""
         self.cells = list(cells)
         with self._hold():
             self._draw_images()
             self._draw_boxes()
+        self._show_legend(legend, note)
 
-    def show_boxes(self, cells: Sequence[Cell]) -> None:
+    def show_boxes(
+        self, cells: Sequence[Cell], legend: Sequence[BoxStyle] = (), note: str = ""
+    ) -> None:
         """Redraw only the boxes: `cells` hold the same images as the last `show`."""
         self.cells = list(cells)
         with self._hold():
             self._draw_boxes()
+        self._show_legend(legend, note)
 
     def close(self) -> None:
-        """Close the canvases and drop the images."""
+        """Close the canvases and the legend, and drop the images."""
         self.cells = []
         # MultiCanvas.close() leaves its layers (and their callbacks) open.
         self._images_layer.close()
         self._boxes_layer.close()
-        self.widget.close()
+        for widget in (self.canvas, self.legend, self.widget):
+            widget.close()
+
+    def _show_legend(self, legend: Sequence[BoxStyle], note: str) -> None:
+        key = (tuple(legend), note)
+        if key != self._legend:  # an unchanged legend sends no message
+            self._legend = key
+            self.legend.value = legend_html(legend, note)
 
     def _redraw(self, *args) -> None:
-        self.show(self.cells)
+        with self._hold():
+            self._draw_images()
+            self._draw_boxes()
 
     def _mouse_move(self, x: float, y: float) -> None:
         self._on_hover(self.layout.locate(x, y, self.cells))
@@ -96,15 +140,18 @@ class CanvasView:
         layer = self._boxes_layer
         layer.clear()
         # Titles live on this layer: they count the boxes, which change with the filters.
-        layer.font = f"bold {FONT_PX + 1}px 'DejaVu Sans', Verdana, sans-serif"
+        layer.font = f"{TITLE_FONT_PX}px {_FONT_FAMILY}"
         layer.text_baseline = "top"
         layer.fill_style = "black"
+        width = self.layout.cell_size - 2
         for index, cell in enumerate(self.cells):
             if cell.title:
                 left, top = self.layout.origin(index)
-                title = fit_text(cell.title, self.layout.cell_size - 2, FONT_PX + 1)
-                layer.fill_text(title, left + 1, top - self.layout.title_height + 3)
-        solid, dashed, label_rows = [], [], []
+                # Cut to fit as measured here; max_width squeezes it where the browser's
+                # font is wider.
+                title = fit_text(cell.title, width)
+                layer.fill_text(title, left + 1, top - self.layout.title_height + 3, width)
+        solid, dashed = [], []
         for index, cell in enumerate(self.cells):
             left, top = self.layout.origin(index)
             factor = self.layout.scale(cell.image.shape)
@@ -117,13 +164,6 @@ class CanvasView:
                 (dashed if box_set.style.dashed else solid).append(
                     (xyxy, np.tile(box_set.style.color, (len(xyxy), 1)))
                 )
-                for i, box in enumerate(xyxy):
-                    confidence = None if box_set.confidence is None else box_set.confidence[i]
-                    text = labels.label_text(
-                        int(box_set.classes[i]), confidence, self.class_mapping
-                    )
-                    rank = -np.inf if confidence is None else float(confidence)
-                    label_rows.append((rank, box, text, box_set.style, top, top + height * factor))
         layer.line_width = LINE_WIDTH
         for group, dash in ((solid, []), (dashed, [6, 4])):
             if not group:
@@ -141,44 +181,32 @@ class CanvasView:
                 rgb,
             )
         layer.set_line_dash([])
-        if label_rows:
-            # Ground truth first, then detections from the lowest score up: where labels
-            # overlap, the best detection's is on top, whole.
-            label_rows.sort(key=lambda row: row[0])
-            self._draw_labels(layer, [row[1:] for row in label_rows])
+        self._draw_labels(layer, place_labels(self.cells, self.layout, self.class_mapping))
 
-    def _draw_labels(self, layer, label_rows) -> None:
-        ascent, descent = labels.load_font(FONT_PX).getmetrics()
-        label_height = ascent + descent + 2
-        layer.font = CANVAS_FONT
+    def _draw_labels(self, layer, placed: Sequence[Label]) -> None:
+        if not placed:
+            return
+        # No label covers another, so every background goes in one command, then the
+        # texts grouped by colour (each colour setting is a traitlets assignment).
+        layer.fill_styled_rects(
+            np.array([label.x for label in placed]),
+            np.array([label.y for label in placed]),
+            np.array([label.width for label in placed]),
+            np.array([label.height for label in placed]),
+            np.array([label.color for label in placed]),
+        )
+        layer.font = f"{LABEL_FONT_PX}px {_FONT_FAMILY}"
         layer.text_baseline = "top"
-        text_fill = None
-        for box, text, style, cell_top, cell_bottom in label_rows:
-            x1, y1, _, y2 = (float(v) for v in box)
-            if style.label_position == "top":
-                top = y1 - label_height if y1 - label_height >= cell_top else y1
-            else:
-                top = y2 if y2 + label_height <= cell_bottom else y2 - label_height
-            # Each label's background, then its text: a later label covers an earlier one
-            # whole instead of mixing their letters. A styled rectangle leaves the fill
-            # style as it was, so the text colour is set only when it changes (each
-            # setting is a traitlets assignment, the costly part of a frame).
-            # Arrays, even of one: given only scalars, ipycanvas' JavaScript loops forever.
-            layer.fill_styled_rects(
-                np.array([x1]),
-                np.array([top]),
-                np.array([_text_width(text) + 6]),
-                np.array([label_height]),
-                np.array([style.color]),
-            )
-            on_color = colors.text_color_on(style.color)
-            fill = "black" if on_color == colors.BLACK else "white"
-            if fill != text_fill:
-                layer.fill_style = text_fill = fill
-            layer.fill_text(text, x1 + 3, top + 1)
-
-
-@functools.lru_cache(maxsize=4096)
-def _text_width(text: str) -> float:
-    """Width of a label in pixels (labels repeat: "star | 0.65")."""
-    return labels.load_font(FONT_PX).getlength(text)
+        by_fill: dict[str, list[Label]] = {}
+        for label in placed:
+            fill = "black" if colors.text_color_on(label.color) == colors.BLACK else "white"
+            by_fill.setdefault(fill, []).append(label)
+        for fill, group in by_fill.items():
+            layer.fill_style = fill
+            for label in group:
+                layer.fill_text(
+                    label.text,
+                    label.x + LABEL_PAD_X,
+                    label.y + LABEL_PAD_Y,
+                    label.width - 2 * LABEL_PAD_X,
+                )

@@ -194,7 +194,11 @@ class DetectionGallery(DetectionWidget):
     def status(self) -> str:
         """Page, filters and hidden classes, in one line."""
         pages = self.stream.num_pages()
-        text = f"page {self.page + 1} of {pages or '?'}"
+        if pages is None:  # not read to its end: at least the pages read so far
+            read = -(-len(self.stream.examples) // self.stream.page_size)
+            text = f"page {self.page + 1} of at least {read}"
+        else:
+            text = f"page {self.page + 1} of {pages}"
         if self._has_predictions() and self.confidence_filter:
             text += f" | confidence >= {self.confidence_threshold:.2f}"
         if self.hidden_classes:
@@ -298,8 +302,6 @@ class DetectionGallery(DetectionWidget):
         """Show the next page, if there is one."""
         if self.stream.has_page(self.page + 1):
             self.page += 1
-        else:
-            self._update_paging()
 
     def previous_page(self) -> None:
         """Show the previous page, if there is one."""
@@ -424,14 +426,15 @@ class DetectionGallery(DetectionWidget):
         if self.view is None:
             return
         self._update_class_controls()
-        self.view.show(self.cells())
+        self.redraw(images=True)
         self._update_paging()
 
     def _update_paging(self) -> None:
         controls = self.controls
         controls["previous"].disabled = self.page == 0
-        pages = self.stream.num_pages()
-        controls["next"].disabled = pages is not None and self.page + 1 >= pages
+        # Reads the next page ahead (and predicts it, from a dataset), so that Next is
+        # disabled on the last page and the count knows where the data ends.
+        controls["next"].disabled = not self.stream.has_page(self.page + 1)
         controls["page"].value = html.escape(self.status())
         controls["confidence"].disabled = not self._has_predictions()
 

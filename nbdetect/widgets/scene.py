@@ -8,6 +8,8 @@ drawing code of `nbdetect.visualization`) for frontends without widget JavaScrip
 from __future__ import annotations
 
 import dataclasses
+import functools
+import html
 import io
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -21,6 +23,9 @@ from nbdetect.visualization.draw import BoxLayer, draw_on_image
 from nbdetect.visualization.inputs import ImageBoxes
 
 ClassMapping = Mapping[int, str] | Sequence[str] | None
+
+# Box outlines, in pixels, on the canvas and in the PNG.
+LINE_WIDTH = 2
 
 
 class BoxStyle(NamedTuple):
@@ -39,15 +44,15 @@ class BoxStyle(NamedTuple):
     dashed: bool = False
 
 
-# Colour-blind-safe pairs (Okabe-Ito): truth in green shades, predictions in blue shades,
-# the errors in vermillion (false positives) and orange (missed).
+# Colour-blind-safe (Okabe-Ito): truth green, predictions blue, and the two errors far
+# apart: false positives vermillion, missed truth reddish purple and dashed.
 TRUTH = BoxStyle("ground truth", (0, 158, 115))
 PREDICTION = BoxStyle("prediction", (0, 114, 178), "bottom")
 MATCHED_TRUTH = BoxStyle("ground truth, found", (0, 158, 115))
-MISSED = BoxStyle("ground truth, missed", (230, 159, 0), dashed=True)
+MISSED = BoxStyle("ground truth, missed", (204, 121, 167), dashed=True)
 TRUE_POSITIVE = BoxStyle("prediction, correct", (0, 114, 178), "bottom")
 FALSE_POSITIVE = BoxStyle("prediction, false positive", (213, 94, 0), "bottom")
-AUGMENTED = BoxStyle("boxes", (0, 158, 115))
+AUGMENTED = BoxStyle("boxes after augmentation", (86, 180, 233))
 
 
 @dataclasses.dataclass
@@ -159,7 +164,14 @@ class Layout(NamedTuple):
         return None
 
 
-def fit_text(text: str, width: float, font_px: int = 12) -> str:
+# Label and title text, the same on the canvas and in the PNG.
+LABEL_FONT_PX = 11
+TITLE_FONT_PX = 12
+# A label's padding around its text, in pixels.
+LABEL_PAD_X, LABEL_PAD_Y = 3, 1
+
+
+def fit_text(text: str, width: float, font_px: int = TITLE_FONT_PX) -> str:
     """`text`, cut with an ellipsis to fit `width` pixels in DejaVu Sans at `font_px`."""
     font = labels.load_font(font_px)
     if font.getlength(text) <= width:
@@ -167,6 +179,132 @@ def fit_text(text: str, width: float, font_px: int = 12) -> str:
     while text and font.getlength(text + "…") > width:
         text = text[:-1]
     return text + "…"
+
+
+class Label(NamedTuple):
+    """A box's label placed on the grid: its text on a filled rectangle, in grid pixels.
+
+    Attributes:
+        text: the text (cut with an ellipsis where the box's image is narrower).
+        x: left edge of the rectangle.
+        y: top edge of the rectangle.
+        width: the rectangle's width.
+        height: the rectangle's height.
+        color: the rectangle's colour (the box's); the text is black or white on it.
+    """
+
+    text: str
+    x: float
+    y: float
+    width: float
+    height: float
+    color: colors.RGB
+
+
+@functools.lru_cache(maxsize=4096)
+def label_width(text: str) -> float:
+    """Width in pixels of a label's rectangle (labels repeat: "star | 0.65")."""
+    return labels.load_font(LABEL_FONT_PX).getlength(text) + 2 * LABEL_PAD_X
+
+
+def label_height() -> int:
+    """Height in pixels of a label's rectangle."""
+    ascent, descent = labels.load_font(LABEL_FONT_PX).getmetrics()
+    return ascent + descent + 2 * LABEL_PAD_Y
+
+
+def place_labels(
+    cells: Sequence[Cell], layout: Layout, class_mapping: ClassMapping = None
+) -> list[Label]:
+    """Where each box's label goes, so that labels stay readable at any number of boxes.
+
+    The rule: each label lies wholly inside its own image (moved left from the image's
+    right edge, cut with an ellipsis where the image is narrower), and no label covers
+    another. Labels are placed in order of importance, ground truth first and then
+    detections from the highest score down; a label that would cover one already placed
+    is left out (the widgets show every box's details on hover). So a crowded image
+    shows the labels of its best detections, whole, instead of a heap of overlapping
+    text, and a sparse image shows them all.
+
+    Args:
+        cells: the cells, in grid order.
+        layout: the grid they are drawn on.
+        class_mapping: class names for the label text.
+
+    Returns:
+        The labels to draw, in no particular order (none overlaps another).
+
+    Example:
+        >>> cell = Cell(np.zeros((64, 64, 3), np.uint8), "", [BoxSet(
+        ...     TRUTH, np.array([[4.0, 20, 30, 40]]), np.array([1]))])
+        >>> place_labels([cell], Layout(1, 1, 64), ["bg", "cat"])[0].text
+        'cat'
+    """
+    height = label_height()
+    placed: list[Label] = []
+    for index, cell in enumerate(cells[: layout.rows * layout.cols]):
+        left, top = layout.origin(index)
+        factor = layout.scale(cell.image.shape)
+        image_h, image_w = cell.image.shape[:2]
+        right, bottom = left + image_w * factor, top + image_h * factor
+        if right - left < 2 * LABEL_PAD_X + 8 or bottom - top < height:
+            continue
+        candidates = []
+        for box_set in cell.box_sets:
+            for i in range(len(box_set)):
+                score = None if box_set.confidence is None else float(box_set.confidence[i])
+                rank = np.inf if score is None else score
+                candidates.append((rank, box_set, i, score))
+        candidates.sort(key=lambda candidate: -candidate[0])
+        mine: list[Label] = []
+        for _, box_set, i, score in candidates:
+            x1, y1, x2, y2 = np.clip(box_set.boxes[i], 0, [image_w, image_h] * 2) * factor
+            if x2 <= x1 and y2 <= y1:
+                continue  # wholly outside its image
+            x1, x2, y1, y2 = x1 + left, x2 + left, y1 + top, y2 + top
+            text = labels.label_text(int(box_set.classes[i]), score, class_mapping)
+            width = label_width(text)
+            if width > right - left:
+                text = fit_text(text, right - left - 2 * LABEL_PAD_X, LABEL_FONT_PX)
+                width = label_width(text)
+            if box_set.style.label_position == "top":
+                y = y1 - height if y1 - height >= top else y1
+            else:
+                y = y2 if y2 + height <= bottom else y2 - height
+            y = min(max(y, top), bottom - height)
+            x = min(max(x1, left), right - width)
+            label = Label(text, x, y, width, height, box_set.style.color)
+            if not any(_overlap(label, other) for other in mine):
+                mine.append(label)
+        placed += mine
+    return placed
+
+
+def _overlap(a: Label, b: Label) -> bool:
+    return (
+        a.x < b.x + b.width
+        and b.x < a.x + a.width
+        and a.y < b.y + b.height
+        and b.y < a.y + a.height
+    )
+
+
+def legend_html(styles: Sequence[BoxStyle], note: str = "") -> str:
+    """The legend as HTML: a swatch drawn as each style's outline, then its name."""
+    items = []
+    for style in styles:
+        line = "dashed" if style.dashed else "solid"
+        swatch = (
+            '<span style="display:inline-block;width:14px;height:9px;margin:0 4px -1px 0;'
+            f'border:2px {line} rgb{tuple(style.color)}"></span>'
+        )
+        items.append(
+            f'<span style="margin-right:14px;white-space:nowrap">{swatch}'
+            f"{html.escape(style.name)}</span>"
+        )
+    if note:
+        items.append(f'<span style="color:#555">{html.escape(note)}</span>')
+    return f'<div style="font-size:12px;line-height:18px">{"".join(items)}</div>'
 
 
 def fit_image(image: np.ndarray, layout: Layout) -> np.ndarray:
@@ -218,8 +356,9 @@ def render_png(
 ) -> bytes:
     """Draw `cells` on a white grid with Pillow and return the PNG bytes.
 
-    Boxes and labels are drawn by `nbdetect.visualization`'s `draw_on_image` on each image
-    resized to its cell, so the PNG looks like the static galleries.
+    Outlines are drawn by `nbdetect.visualization`'s `draw_on_image` on each image
+    resized to its cell (dashed styles dashed), and labels where `place_labels` puts
+    them, as the canvas draws them.
 
     Args:
         cells: the cells, in grid order (at most `rows * cols`).
@@ -231,39 +370,93 @@ def render_png(
     Returns:
         PNG bytes of a `[layout.height + legend lines, layout.width]` RGB image.
     """
-    font = labels.load_font(12)
+    font = labels.load_font(TITLE_FONT_PX)
     lines = int(bool(legend)) + int(bool(footer))
     canvas = Image.new("RGB", (layout.width, layout.height + 18 * lines), "white")
     draw = ImageDraw.Draw(canvas)
-    for index, cell in enumerate(cells[: layout.rows * layout.cols]):
+    cells = list(cells[: layout.rows * layout.cols])
+    for index, cell in enumerate(cells):
         left, top = layout.origin(index)
         factor = layout.scale(cell.image.shape)
-        image = fit_image(cell.image, layout)
-        box_layers = [
+        solid = [
             BoxLayer(
                 ImageBoxes(box_set.boxes * factor, box_set.classes, box_set.confidence),
                 box_set.style.color,
-                class_mapping,
-                box_set.style.label_position,
             )
             for box_set in cell.box_sets
+            if not box_set.style.dashed
         ]
         image = draw_on_image(
-            image, box_layers, "xyxy", line_thickness=2, text_thickness=1, font_px=11
+            fit_image(cell.image, layout),
+            solid,
+            "xyxy",
+            line_thickness=LINE_WIDTH,
+            text_thickness=1,
+            font_px=LABEL_FONT_PX,
+            with_labels=False,
         )
         canvas.paste(Image.fromarray(image), (left, top))
+        height, width = cell.image.shape[:2]
+        for box_set in cell.box_sets:
+            if box_set.style.dashed and len(box_set):
+                xyxy = np.clip(box_set.boxes, 0, [width, height] * 2) * factor
+                for box in xyxy + [left, top, left, top]:
+                    _dashed_rectangle(draw, box, box_set.style.color)
         title = fit_text(cell.title, layout.cell_size - 2)
         draw.text((left + 1, top - layout.title_height + 2), title, fill="black", font=font)
+    label_font = labels.load_font(LABEL_FONT_PX)
+    for label in place_labels(cells, layout, class_mapping):
+        x, y = round(label.x), round(label.y)
+        draw.rectangle((x, y, x + round(label.width) - 1, y + label.height - 1), fill=label.color)
+        draw.text(
+            (x + LABEL_PAD_X, y + LABEL_PAD_Y),
+            label.text,
+            fill=colors.text_color_on(label.color),
+            font=label_font,
+        )
     y = layout.height + 3
     if legend:
         x = 2
         for style in legend:
-            draw.rectangle((x, y + 2, x + 11, y + 12), outline=style.color, width=2)
-            draw.text((x + 15, y), style.name, fill="black", font=font)
-            x += 30 + round(draw.textlength(style.name, font=font))
+            swatch = (x, y + 2, x + 13, y + 12)
+            if style.dashed:
+                _dashed_rectangle(draw, swatch, style.color, dash=(4, 2))
+            else:
+                draw.rectangle(swatch, outline=style.color, width=LINE_WIDTH)
+            draw.text((x + 18, y), style.name, fill="black", font=font)
+            x += 32 + round(draw.textlength(style.name, font=font))
         y += 18
     if footer:
         draw.text((2, y), footer, fill="black", font=font)
     buffer = io.BytesIO()
     canvas.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def _dashed_rectangle(draw, box, color, dash=(6, 4)) -> None:
+    """A dashed outline `LINE_WIDTH` wide inside `xyxy` box, as the canvas dashes it."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    inset = LINE_WIDTH / 2
+    x1, y1, x2, y2 = x1 + inset, y1 + inset, x2 - inset, y2 - inset
+    on, off = dash
+    for start, end in (
+        ((x1, y1), (x2, y1)),
+        ((x2, y1), (x2, y2)),
+        ((x2, y2), (x1, y2)),
+        ((x1, y2), (x1, y1)),
+    ):
+        length = float(np.hypot(end[0] - start[0], end[1] - start[1]))
+        if length == 0:
+            continue
+        position = 0.0
+        while position < length:
+            a, b = position / length, min(position + on, length) / length
+            draw.line(
+                [
+                    (start[0] + a * (end[0] - start[0]), start[1] + a * (end[1] - start[1])),
+                    (start[0] + b * (end[0] - start[0]), start[1] + b * (end[1] - start[1])),
+                ],
+                fill=color,
+                width=LINE_WIDTH,
+            )
+            position += on + off

@@ -106,8 +106,21 @@ def test_kernel_handles_are_shown_once_and_updated_each_epoch(model, kernel, cap
 
     table, curves, detections = (handle.shown[-1]._repr_mimebundle_() for handle in kernel)
     assert "<table" in table["text/html"] and "MaP" in table["text/html"]
+    # By default the losses and the plotted metrics only, in a table that scrolls inside
+    # the cell; every metric stays in the history, and columns="all" shows them.
+    assert "MaP@[IoU=75]" in monitor.history[-1] and "@[IoU=75]" not in table["text/html"]
+    assert monitor.columns() == ["epoch", "loss", "box_loss", "classification_loss"] + [
+        "MaP",
+        "MaP@[IoU=50]",
+    ]
+    assert table["text/html"].startswith('<div style="overflow-x:auto')
+    # The caption says how many predictions the plot shows.
+    found = monitor._num_predictions
+    assert (f"{found} predictions" if found else "no prediction passes") in detections["text/html"]
     assert f"{monitor.history[-1]['loss']:.4f}" in table["text/html"]
     assert table["text/plain"] == monitor.table_text(20)
+    monitor.table_columns = "all"
+    assert "MaP@[IoU=75]" in monitor.columns()
     # MaP from the COCO callback before the monitor gets its own panel: 4 panels.
     assert decode(base64.b64decode(curves["image/png"])).size == (1600, 300)
     assert "Epoch 3" in detections["text/html"]
@@ -150,7 +163,7 @@ def test_update_every_draws_due_epochs_and_the_last(model, kernel):
 
 
 def test_numbers_are_formatted_for_the_table(model):
-    monitor = TrainingMonitor()
+    monitor = TrainingMonitor(columns="all")
     monitor.on_train_begin()
     monitor.on_epoch_end(0, {"loss": np.float32(123456.78), "learning_rate": 1e-5, "x": "a"})
     row = monitor.table_text().splitlines()[-1].split()

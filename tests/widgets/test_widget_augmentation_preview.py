@@ -109,7 +109,11 @@ def test_unchecked_layers_have_no_effect():
     assert widget.status().endswith("layers: none")
     widget.controls["layer:0"].value = True  # the flip back on
     np.testing.assert_array_equal(widget.cells()[2].image, cells[0].image[:, ::-1])
-    assert widget.enabled == [True, False]
+    assert widget.enabled == (True, False)
+    widget.enabled = (False, True)  # the trait ticks the checkboxes
+    assert [widget.controls[f"layer:{i}"].value for i in (0, 1)] == [False, True]
+    with pytest.raises(ValueError, match="one per layer"):
+        widget.enabled = (True,)
 
 
 def test_reads_dicts_and_datasets_of_single_examples():

@@ -117,7 +117,7 @@ def test_a_new_browser_view_gets_the_page_again(canvas):
     widget.controls["class:0"].value = False
     canvas.clear()
     # A page reload: the browser's canvas reports it is ready, and is blank.
-    widget.view.widget._handle_custom_msg({"event": "client_ready"}, [])
+    widget.view.canvas._handle_custom_msg({"event": "client_ready"}, [])
     assert len(canvas.messages) == 1
     assert canvas.last_frame(images_layer).count("putImageData") == 3
     assert canvas.last_frame(boxes_layer).rect_count() == 2  # the current filter holds
@@ -126,7 +126,7 @@ def test_a_new_browser_view_gets_the_page_again(canvas):
 @pytest.mark.parametrize("cell_size", [64, 100])
 def test_the_canvas_fits_the_grid(canvas, cell_size):
     widget = gallery(cell_size=cell_size, rows=2, cols=2)
-    canvas_widget = widget.view.widget
+    canvas_widget = widget.view.canvas
     assert (canvas_widget.width, canvas_widget.height) == (
         widget.layout.width,
         widget.layout.height,

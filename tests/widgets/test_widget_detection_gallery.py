@@ -102,23 +102,24 @@ class CountingDetector:
         }
 
 
-def test_from_dataset_reads_only_the_pages_looked_at(canvas):
+def test_from_dataset_reads_only_the_pages_looked_at_and_the_next(canvas):
     batches, detector = CountingBatches(20), CountingDetector()
     widget = DetectionGallery.from_dataset(
         batches, detector, bounding_box_format="xywh", rows=1, cols=4, cell_size=64
     )
-    assert batches.pulled == 2 and detector.calls == 2  # one page of 4: two batches of 2
-    assert page_values(widget) == [0, 1, 2, 3]
-    assert widget.controls["page"].value.startswith("page 1 of ?")
-    widget.controls["next"].click()
+    # The page shown and the next (read ahead to know whether Next works): 2 batches each.
     assert batches.pulled == 4 and detector.calls == 4
+    assert page_values(widget) == [0, 1, 2, 3]
+    assert widget.controls["page"].value.startswith("page 1 of at least 2")
+    widget.controls["next"].click()
+    assert batches.pulled == 6 and detector.calls == 6
     assert page_values(widget) == [4, 5, 6, 7]
-    assert not widget.controls["next"].disabled  # the end is not known yet
+    assert not widget.controls["next"].disabled
     # Each image shows its own prediction (from the detector) and truth.
     for cell in widget.cells():
         assert sorted(len(box_set) for box_set in cell.box_sets) == [0, 0, 1, 1]
     widget.controls["previous"].click()  # pages read are kept, not read again
-    assert batches.pulled == 4 and page_values(widget) == [0, 1, 2, 3]
+    assert batches.pulled == 6 and page_values(widget) == [0, 1, 2, 3]
 
 
 def test_from_tf_data_reads_lazily():
@@ -194,14 +195,14 @@ PREDICTIONS = {
 }
 
 
-def matching_gallery(**kwargs):
+def matching_gallery(cell_size=64, **kwargs):
     return DetectionGallery(
         constant_images([0]),
         TRUTH,
         PREDICTIONS,
         bounding_box_format="xywh",
         class_mapping=NAMES,
-        cell_size=64,
+        cell_size=cell_size,
         **kwargs,
     )
 
@@ -265,7 +266,7 @@ def test_class_toggles_hide_exactly_that_class(canvas):
 
 
 def test_truth_and_prediction_checkboxes(canvas):
-    widget = matching_gallery()
+    widget = matching_gallery(cell_size=192)  # room for every label
     _, boxes_layer = layers(widget)
     widget.controls["predictions"].value = False
     assert {name for _, name, _, _ in drawn(widget)} == {"ground truth"}
@@ -304,7 +305,7 @@ def test_hover_details_name_the_box_under_the_mouse():
     def move(u, v):
         # As the browser reports it: a message to the canvas widget.
         content = {"event": "mouse_move", "x": left + u, "y": top + v}
-        widget.view.widget._handle_custom_msg(content, [])
+        widget.view.canvas._handle_custom_msg(content, [])
         return details.value
 
     assert move(10.5, 20).startswith("ground truth, found: cat; xyxy [10, 10, 30, 30]")
@@ -314,7 +315,7 @@ def test_hover_details_name_the_box_under_the_mouse():
     assert move(30.5, 20).startswith("prediction, correct: cat | 0.90;")
     assert "IoU 0.90 with its ground-truth box" in move(30.5, 20)
     assert move(60, 2) == "#0: (60, 2)"  # no box there
-    widget.view.widget._handle_custom_msg({"event": "mouse_out", "x": 0, "y": 0}, [])
+    widget.view.canvas._handle_custom_msg({"event": "mouse_out", "x": 0, "y": 0}, [])
     assert details.value == ""
 
 

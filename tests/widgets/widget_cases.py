@@ -145,9 +145,39 @@ def titles(recorder, widget) -> list[str]:
     return found
 
 
+def assert_labels_readable(frame, layout, cells) -> list[tuple[float, float, float, float]]:
+    """Every label background of `frame` lies inside one image of the grid; none overlaps.
+
+    Returns the backgrounds, `(x, y, width, height)` in canvas pixels.
+    """
+    xywh, _ = frame.rects("fillStyledRects")
+    assert len(xywh) == len(frame.labels())  # one background per label text
+    areas = []
+    for index, cell in enumerate(cells):
+        left, top = layout.origin(index)
+        factor = layout.scale(cell.image.shape)
+        height, width = cell.image.shape[:2]
+        areas.append((left, top, left + width * factor, top + height * factor))
+    eps = 1e-6
+    for x, y, w, h in xywh:
+        inside = [
+            a
+            for a in areas
+            if a[0] - eps <= x and x + w <= a[2] + eps and a[1] - eps <= y and y + h <= a[3] + eps
+        ]
+        assert inside, f"label at ({x:.1f}, {y:.1f}) {w:.1f} x {h:.1f} leaves its image"
+    for i in range(len(xywh)):
+        for j in range(i + 1, len(xywh)):
+            (x1, y1, w1, h1), (x2, y2, w2, h2) = xywh[i], xywh[j]
+            assert not (x1 < x2 + w2 and x2 < x1 + w1 and y1 < y2 + h2 and y2 < y1 + h1), (
+                f"labels {i} and {j} overlap"
+            )
+    return [tuple(row) for row in xywh]
+
+
 def layers(widget):
     """`(images layer, boxes layer)` of a nbdetect widget's canvas view."""
-    return widget.view.widget[0], widget.view.widget[1]
+    return widget.view.canvas[0], widget.view.canvas[1]
 
 
 def is_closed(widget) -> bool:
