@@ -186,7 +186,7 @@ def _dense_rows(bounding_boxes, key, info, bounding_box_format, images, image_sh
             )
     keep = classes != -1
     if count is not None:
-        count = tensors.to_numpy(count).reshape(-1)
+        count = _detection_counts(count, len(classes))
         keep &= np.arange(keep.shape[1])[None, :] < count[:, None]
     image, slot = np.nonzero(keep)
     rows = {
@@ -208,7 +208,7 @@ def _ragged_rows(bounding_boxes, key, bounding_box_format, images, image_shape) 
     keep = flat[key] != -1
     image = boxes.value_rowids().numpy()
     if "num_detections" in bounding_boxes:
-        count = tensors.to_numpy(bounding_boxes["num_detections"]).reshape(-1)
+        count = _detection_counts(bounding_boxes["num_detections"], int(boxes.nrows()))
         position = np.arange(len(image)) - boxes.row_starts().numpy()[image]
         keep &= position < count[image]
     rows = {
@@ -221,6 +221,26 @@ def _ragged_rows(bounding_boxes, key, bounding_box_format, images, image_shape) 
     if is_relative(bounding_box_format):
         rows["sizes"] = _row_sizes(images, image_shape, rows["image"])
     return rows
+
+
+def _detection_counts(value, num_images: int) -> np.ndarray:
+    """`num_detections` as `[num_images]` ints; one count per image, or a clear error.
+
+    A count of another length would broadcast (one image's count for all) or fail deep in
+    numpy; either way the metrics would be wrong or unexplained.
+    """
+    count = tensors.to_numpy(value).reshape(-1)
+    if len(count) != num_images:
+        raise ValueError(
+            f"Expected 'num_detections' to hold one count per image ({num_images} images), "
+            f"got {len(count)} value(s): {count[:8].tolist()}. Pass the 'num_detections' "
+            "that came with these boxes, or leave it out (padding with class -1 suffices)."
+        )
+    if not np.all(np.isfinite(count)) or np.any(count < 0) or np.any(count != np.round(count)):
+        raise ValueError(
+            f"Expected 'num_detections' to hold whole numbers >= 0, got {count[:8].tolist()}."
+        )
+    return count
 
 
 def _row_sizes(images, image_shape, image: np.ndarray) -> np.ndarray:

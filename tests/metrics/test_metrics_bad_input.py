@@ -132,6 +132,20 @@ UPDATE_CASES = [
         predictions,
         ["'classes'", "'labels'"],
     ),
+    (  # one count for two images used to broadcast: MaP 0.5 where the truth is 1.0
+        "num_detections of the wrong length",
+        "xywh",
+        truth,
+        lambda: {**predictions(), "num_detections": np.array([0])},
+        ["'num_detections'", "one count per image (2 images)", "got 1 value"],
+    ),
+    (
+        "negative num_detections",
+        "xywh",
+        truth,
+        lambda: {**predictions(), "num_detections": np.array([1, -1])},
+        ["'num_detections'", "whole numbers >= 0", "-1"],
+    ),
 ]
 
 
