@@ -306,6 +306,20 @@ def run_demo(
     """
     from nbdetect import visualization
 
+    for name, value, minimum in (
+        ("steps", 1 if steps is None else steps, 1),
+        ("batch_size", batch_size, 1),
+        ("train_examples", train_examples, batch_size),
+        ("test_examples", test_examples, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(
+                f"run_demo() got {name}={value!r}; expected a whole number >= {minimum}"
+                + (" (one batch)" if name == "train_examples" else "")
+                + "."
+            )
+    if minutes is not None and not minutes > 0:
+        raise ValueError(f"run_demo() got minutes={minutes!r}; expected a positive number.")
     keras.utils.set_random_seed(seed)
     output = pathlib.Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
@@ -330,6 +344,8 @@ def run_demo(
     )
     train_seconds = time.perf_counter() - start
     steps = int(model.optimizer.iterations.numpy())
+    # Saved before anything else can fail: training is the part that takes minutes.
+    model.save(output / "model.keras")
 
     result = evaluate(model, test_ds)
     metrics = {key: float(value) for key, value in result.items()}
@@ -356,7 +372,6 @@ def run_demo(
         path=str(output / "gallery.png"),
         show=False,
     )
-    model.save(output / "model.keras")
     return {
         "metrics": metrics,
         "steps": steps,
