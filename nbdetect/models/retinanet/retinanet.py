@@ -21,7 +21,7 @@ from nbdetect.models.retinanet.box_coder import decode_deltas_to_boxes
 from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
 from nbdetect.models.retinanet.label_encoder import RetinaNetLabelEncoder
 from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 BOX_VARIANCE = (0.1, 0.1, 0.2, 0.2)
 
@@ -445,6 +445,10 @@ class RetinaNet(keras.Model):
         if metrics and kwargs.get("jit_compile", "auto") == "auto":
             kwargs["jit_compile"] = False
         super().compile(**kwargs)
+        for metric in metrics:
+            # Ids the model cannot predict would be evaluated as classes of their own.
+            if getattr(metric, "num_classes", 0) is None:
+                metric.num_classes = self.num_classes
         self._set_untracked("_detection_metrics", tuple(metrics))
         self._raw_predict_function = None
 
@@ -520,6 +524,11 @@ class RetinaNet(keras.Model):
                 "the number of positive anchors, not averaged over images."
             )
         targets = _dense_targets(y)
+        # Ids >= num_classes, fractional or negative (other than -1 padding) would train
+        # as background or as a wrong class without a word.
+        targets["classes"] = checks.class_ids(
+            targets["classes"], self.num_classes, "RetinaNet (fit or evaluate)", "y['classes']"
+        )
         height, width = _image_size(x, None, "compute_loss")
         boxes = targets["boxes"]
         if self.label_encoder.bounding_box_format != self.bounding_box_format:
