@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.callbacks import notebook_display
-from nbdetect.visualization.image_gallery import check_value_range
+from nbdetect.utils import checks
 from nbdetect.visualization.inputs import is_iterable_source, take_images
 
 ClassMapping = Mapping[int, str] | Sequence[str]
@@ -80,13 +79,15 @@ class VisualizeDetections(keras.callbacks.Callback):
         super().__init__()
         caller = "VisualizeDetections"
         self.bounding_box_format = check_format(bounding_box_format, caller=caller)
-        self.value_range = check_value_range(value_range, caller)
-        check_positive_int(rows, "rows", caller, "a whole number of rows, e.g. 2")
-        check_positive_int(cols, "cols", caller, "a whole number of columns, e.g. 2")
-        check_positive_int(every, "every", caller, "a whole number of epochs (1: every epoch)")
-        check_positive_number(scale, "scale", caller, "inches per image, e.g. 4")
-        check_positive_number(font_scale, "font_scale", caller, "e.g. 0.7")
-        check_positive_number(dpi, "dpi", caller, "dots per inch, e.g. 100")
+        self.value_range = checks.value_range(value_range, caller)
+        checks.whole_number(rows, "rows", caller, fix="e.g. rows=2")
+        checks.whole_number(cols, "cols", caller, fix="e.g. cols=2")
+        checks.whole_number(every, "every", caller, fix="a number of epochs (1: every epoch)")
+        checks.number(
+            scale, "scale", caller, 0, low_inclusive=False, fix="inches per image, e.g. 4"
+        )
+        checks.number(font_scale, "font_scale", caller, 0, low_inclusive=False, fix="e.g. 0.7")
+        checks.number(dpi, "dpi", caller, 0, low_inclusive=False, fix="dots per inch, e.g. 100")
         self.data = data
         self.class_mapping = class_mapping
         self.rows, self.cols = rows, cols
@@ -195,20 +196,3 @@ def render_detections(
         dpi=dpi,
     )
     return notebook_display.figure_to_png(figure, dpi)
-
-
-def check_positive_int(value: Any, name: str, caller: str, expected: str) -> None:
-    """Raise a `ValueError` unless `value` is a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{caller} got {name}={value!r}; expected {expected}.")
-
-
-def check_positive_number(value: Any, name: str, caller: str, expected: str) -> None:
-    """Raise a `ValueError` unless `value` is a number > 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{caller} got {name}={value!r}; expected a positive number, {expected}.")

@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 from nbdetect.visualization.inputs import as_image_list, check_channels, is_dataset
 
 # KerasCV's default resolution for saved galleries.
@@ -79,10 +79,10 @@ def plot_image_gallery(
         6
     """
     caller = "plot_image_gallery"
-    low, high = check_value_range(value_range, caller)
-    _check_scale(scale, caller)
-    _check_grid_argument(rows, "rows", caller)
-    _check_grid_argument(cols, "cols", caller)
+    low, high = checks.value_range(value_range, caller)
+    checks.number(scale, "scale", caller, 0, low_inclusive=False, fix="inches per image, e.g. 4")
+    checks.whole_number(rows, "rows", caller, none_ok=True, fix="None fits the images")
+    checks.whole_number(cols, "cols", caller, none_ok=True, fix="None fits the images")
     if is_dataset(images):
         image_list = _images_from_dataset(images, rows * cols if rows and cols else None)
     else:
@@ -122,21 +122,6 @@ def plot_image_gallery(
     return None
 
 
-def check_value_range(value_range: Any, caller: str) -> tuple[float, float]:
-    """`(low, high)` as floats, or a clear error when `value_range` is not such a pair."""
-    try:
-        low, high = (float(v) for v in np.asarray(value_range, dtype=np.float64).reshape(-1))
-    except (TypeError, ValueError):
-        low = high = None
-    if low is None or not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(
-            f"{caller}() got value_range={value_range!r}; expected a pair (low, high) with "
-            "low < high: the pixel values of black and full intensity, e.g. (0, 255) for "
-            "uint8-style images or (0, 1) for images scaled to [0, 1]."
-        )
-    return low, high
-
-
 def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int, int]:
     """Rows and columns of a gallery of `num_images` images.
 
@@ -155,24 +140,6 @@ def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int
         return math.ceil(num_images / cols), cols
     cols = math.ceil(math.sqrt(num_images))
     return math.ceil(num_images / cols), cols
-
-
-def _check_grid_argument(value: Any, name: str, caller: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"{caller}() got {name}={value!r}; expected a whole number >= 1, or None to fit "
-            "the images."
-        )
-
-
-def _check_scale(scale: Any, caller: str) -> None:
-    if not isinstance(scale, (int, float, np.number)) or not scale > 0:
-        raise ValueError(
-            f"{caller}() got scale={scale!r}; expected a positive number of inches per "
-            "image, e.g. 4."
-        )
 
 
 def _images_from_dataset(dataset: Any, limit: int | None) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ import traitlets
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.metrics.matching import match_detections
+from nbdetect.utils import checks
 from nbdetect.visualization.image_gallery import grid_shape
 from nbdetect.visualization.inputs import boxes_per_image
 from nbdetect.visualization.labels import label_text
@@ -96,10 +97,9 @@ class DetectionGallery(DetectionWidget):
         super().__init__()
         caller = type(self).__name__
         self.bounding_box_format = check_format(bounding_box_format, caller=caller)
-        _check_fraction(confidence_threshold, "confidence_threshold", caller)
-        _check_fraction(iou_threshold, "iou_threshold", caller)
-        if not isinstance(cell_size, int) or cell_size < 32:
-            raise ValueError(f"{caller} got cell_size={cell_size!r}; expected pixels >= 32.")
+        checks.fraction(confidence_threshold, "confidence_threshold", caller)
+        checks.fraction(iou_threshold, "iou_threshold", caller)
+        checks.whole_number(cell_size, "cell_size", caller, minimum=32, fix="pixels, e.g. 256")
         if _stream is None:
             examples = batch_examples(images, y_true, y_pred, value_range, caller)
             given_rows = rows
@@ -322,7 +322,7 @@ class DetectionGallery(DetectionWidget):
 
     @traitlets.validate("confidence_threshold", "iou_threshold")
     def _valid_fraction(self, proposal: dict) -> float:
-        _check_fraction(proposal["value"], proposal["trait"].name, type(self).__name__)
+        checks.fraction(proposal["value"], proposal["trait"].name, type(self).__name__)
         return float(proposal["value"])
 
     @traitlets.validate("hidden_classes")
@@ -472,8 +472,3 @@ class DetectionGallery(DetectionWidget):
 
 def _class_key(key: str) -> int:
     return int(key.split(":", 1)[1])
-
-
-def _check_fraction(value: Any, name: str, caller: str) -> None:
-    if not isinstance(value, (int, float, np.floating)) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{caller} got {name}={value!r}; expected a number in [0, 1].")
