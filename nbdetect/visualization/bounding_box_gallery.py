@@ -17,6 +17,7 @@ from nbdetect.visualization import colors, labels
 from nbdetect.visualization.draw import BoxLayer, check_drawing_options, draw_on_image
 from nbdetect.visualization.image_gallery import (
     DEFAULT_DPI,
+    check_grid_options,
     grid_shape,
     plot_image_gallery,
 )
@@ -134,6 +135,7 @@ def plot_bounding_box_gallery(
     caller = "plot_bounding_box_gallery"
     bounding_box_format = check_format(bounding_box_format, "bounding_box_format", caller)
     low, high = checks.value_range(value_range, caller)
+    check_grid_options(rows, cols, scale, caller)
     text_thickness = 1 if text_thickness is None else text_thickness
     check_drawing_options(line_thickness, text_thickness, font_scale, caller)
     if legend and legend_handles:

@@ -80,9 +80,7 @@ def plot_image_gallery(
     """
     caller = "plot_image_gallery"
     low, high = checks.value_range(value_range, caller)
-    checks.number(scale, "scale", caller, 0, low_inclusive=False, fix="inches per image, e.g. 4")
-    checks.whole_number(rows, "rows", caller, none_ok=True, fix="None fits the images")
-    checks.whole_number(cols, "cols", caller, none_ok=True, fix="None fits the images")
+    check_grid_options(rows, cols, scale, caller)
     if is_dataset(images):
         image_list = _images_from_dataset(images, rows * cols if rows and cols else None)
     else:
@@ -120,6 +118,13 @@ def plot_image_gallery(
         return fig
     _show_and_close(fig)
     return None
+
+
+def check_grid_options(rows: Any, cols: Any, scale: Any, caller: str) -> None:
+    """Raise unless `rows`/`cols` are whole numbers >= 1 (or None) and `scale` is > 0."""
+    checks.whole_number(rows, "rows", caller, none_ok=True, fix="None fits the images")
+    checks.whole_number(cols, "cols", caller, none_ok=True, fix="None fits the images")
+    checks.number(scale, "scale", caller, 0, low_inclusive=False, fix="inches per image, e.g. 4")
 
 
 def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int, int]:

@@ -100,6 +100,8 @@ class DetectionGallery(DetectionWidget):
         checks.fraction(confidence_threshold, "confidence_threshold", caller)
         checks.fraction(iou_threshold, "iou_threshold", caller)
         checks.whole_number(cell_size, "cell_size", caller, minimum=32, fix="pixels, e.g. 256")
+        checks.whole_number(rows, "rows", caller, none_ok=True, fix="None fits the images")
+        checks.whole_number(cols, "cols", caller, none_ok=True, fix="None fits the images")
         if _stream is None:
             examples = batch_examples(images, y_true, y_pred, value_range, caller)
             given_rows = rows
