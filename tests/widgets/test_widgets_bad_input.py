@@ -97,7 +97,7 @@ CASES = [
     (
         "preview: a function, not a layer",
         lambda: AugmentationPreview(IMAGES, [lambda x: x], bounding_box_format="xywh"),
-        ["AugmentationPreview got augmenter=", "expected a layer"],
+        ["AugmentationPreview() got augmenter=", "expected a layer", "keras.Sequential([layer, ...])"],
     ),
     (
         "preview: enabled of the wrong length",
