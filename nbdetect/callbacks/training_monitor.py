@@ -99,7 +99,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         >>> train_ds, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
         ...     batch_size=2, train_examples=4, test_examples=4, image_size=64)
         >>> model = build_demo_model(num_classes=len(class_names))  # a small RetinaNet
-        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1")
+        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1",
+        ...               run_eagerly=True)  # no graph to build for 2 steps; drop it to train
         >>> monitor = TrainingMonitor(
         ...     validation_data=eval_ds.take(20),
         ...     visualization_data=eval_ds,
@@ -108,7 +109,12 @@ class TrainingMonitor(keras.callbacks.Callback):
         ... )
         >>> history = model.fit(train_ds, validation_data=eval_ds, epochs=1, steps_per_epoch=2,
         ...                     callbacks=[monitor], verbose=0)  # outside a notebook: a table
+                                                             val_MaP
+        epoch       loss   box_loss  classification_loss  ...    val_MaP  @[IoU=50]
+        -----  ---------  ---------  -------------------  ...  ---------  ---------
+            1 ...
         >>> monitor.history[-1]["epoch"], "val_MaP" in monitor.history[-1]
+        (1, True)
     """
 
     def __init__(

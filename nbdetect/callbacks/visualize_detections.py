@@ -55,10 +55,20 @@ class VisualizeDetections(keras.callbacks.Callback):
             form it cannot take images from.
 
     Example:
-        >>> model.fit(
+        >>> import keras
+        >>> from nbdetect.callbacks import VisualizeDetections
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> train_ds, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=4, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(class_names))  # a small RetinaNet
+        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1",
+        ...               run_eagerly=True)  # no graph to build for 2 steps; drop it to train
+        >>> history = model.fit(
         ...     train_ds,
-        ...     epochs=10,
+        ...     steps_per_epoch=2,  # a real run trains for longer: epochs=10, ...
+        ...     epochs=1,
         ...     callbacks=[VisualizeDetections(eval_ds, "xywh", class_mapping=class_names)],
+        ...     verbose=0,
         ... )
     """
 

@@ -72,6 +72,7 @@ def load_coco_json(
         FileNotFoundError: `annotation_file` or `image_dir` does not exist.
 
     Example:
+        >>> from nbdetect.datasets.coco_json import load_coco_json
         >>> import json, os, tempfile
         >>> from PIL import Image
         >>> folder = tempfile.mkdtemp()

@@ -47,6 +47,7 @@ def unpackage_raw_tfds_inputs(inputs: dict, bounding_box_format: str) -> dict:
         float32, "classes": [N] float32}}`.
 
     Example:
+        >>> from nbdetect.datasets.pascal_voc import unpackage_raw_tfds_inputs
         >>> import numpy as np
         >>> example = {  # as tfds yields it: boxes in rel_yxyx
         ...     "image": np.zeros((100, 200, 3), np.uint8),
@@ -119,6 +120,7 @@ def load_pascal_voc(
         Skipped in doctests: the first call downloads VOC (about 0.9 GB), which needs
         internet.
 
+        >>> from nbdetect.datasets.pascal_voc import load_pascal_voc
         >>> train_ds, class_names = load_pascal_voc(  # doctest: +SKIP
         ...     "train", bounding_box_format="xywh"
         ... )

@@ -90,6 +90,7 @@ def load_voc_xml(
         FileNotFoundError: `directory` does not exist.
 
     Example:
+        >>> from nbdetect.datasets.voc_xml import load_voc_xml
         >>> import os, tempfile
         >>> from PIL import Image
         >>> folder = tempfile.mkdtemp()  # the flat layout: XML files next to the images

@@ -59,13 +59,22 @@ class BoxCOCOMetrics(keras.metrics.Metric):
             `compile(metrics=[...])` sets it to the model's `num_classes` when unset.
 
     Example:
+        >>> import keras
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> from nbdetect.metrics import BoxCOCOMetrics
+        >>> _, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=2, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(class_names))  # a small RetinaNet
         >>> coco_metrics = BoxCOCOMetrics(bounding_box_format="xywh", evaluate_freq=20)
-        >>> model.compile(optimizer=optimizer, metrics=[coco_metrics])  # a detector
-        >>> model.evaluate(eval_ds, verbose=0)
+        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1",
+        ...               metrics=[coco_metrics], run_eagerly=True)
+        >>> logs = model.evaluate(eval_ds, verbose=0)
         >>> result = coco_metrics.result(force=True)
-        >>> float(result["MaP"])
-        0.38
+        >>> float(result["MaP"])  # untrained
+        0.0
         >>> print(coco_metrics.coco_result)  # per-class AP and the table
+        COCO box metrics: 4 images, ... classes
+        ...
     """
 
     def __init__(

@@ -42,6 +42,7 @@ def message(caller: str, argument: str, value: Any, expected: str, fix: str | No
         fix: how to fix it, when that is not obvious from `expected`.
 
     Example:
+        >>> from nbdetect.utils.checks import message
         >>> message("NMSExplorer", "iou_threshold", 1.5, "a number in [0, 1]")
         'NMSExplorer() got iou_threshold=1.5; expected a number in [0, 1].'
     """
@@ -57,6 +58,7 @@ def data_message(source: str, entry: Any, problem: str, fix: str | None = None) 
     """A message about one entry of a data file: `source, entry: problem. Fix: ...`.
 
     Example:
+        >>> from nbdetect.utils.checks import data_message
         >>> data_message("train.json", "image 3 ('a.png')", "the image data is corrupt")
         "train.json, image 3 ('a.png'): the image data is corrupt."
     """
@@ -97,6 +99,7 @@ def whole_number(
     Booleans are refused (`True` is not a count). `None` passes only with `none_ok`.
 
     Example:
+        >>> from nbdetect.utils.checks import whole_number
         >>> whole_number(3, "rows", "plot_image_gallery")
         3
         >>> whole_number(0, "rows", "plot_image_gallery")
@@ -127,6 +130,7 @@ def number(
     """`value` as a `float` when it is a finite real number within the bounds, else raise.
 
     Example:
+        >>> from nbdetect.utils.checks import number
         >>> number(0.5, "iou_threshold", "NMSExplorer", 0, 1)
         0.5
         >>> number(float("nan"), "scale", "plot_image_gallery", 0, low_inclusive=False)
@@ -156,6 +160,7 @@ def one_of(value: Any, argument: str, caller: str, choices: Iterable, fix: str |
     """`value` when it is one of `choices`, else raise naming them.
 
     Example:
+        >>> from nbdetect.utils.checks import one_of
         >>> one_of("sideways", "mode", "RandomFlip", ("horizontal", "vertical"))
         Traceback (most recent call last):
         ...
@@ -175,6 +180,7 @@ def value_range(value: Any, caller: str) -> tuple[float, float]:
     """`(low, high)` floats: the pixel values of black and full intensity, else raise.
 
     Example:
+        >>> from nbdetect.utils.checks import value_range
         >>> value_range((0, 255), "plot_image_gallery")
         (0.0, 255.0)
     """
@@ -213,6 +219,8 @@ def class_ids(classes: Any, num_classes: int | None, caller: str, argument: str 
         `classes`, unchanged (for TensorFlow graphs: carrying the assertion).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.utils.checks import class_ids
         >>> class_ids(np.array([[0, 2, -1]]), 3, "RetinaNet.fit")
         array([[ 0,  2, -1]])
         >>> class_ids(np.array([[0, 3, -1]]), 3, "RetinaNet.fit", "y['classes']")
@@ -235,20 +243,24 @@ def class_ids(classes: Any, num_classes: int | None, caller: str, argument: str 
     return classes
 
 
-def same_batch_size(first: Any, second: Any, caller: str, names: tuple[str, str]) -> None:
+def same_batch_size(first: Any, second: Any, caller: str, names: tuple[str, str]) -> Any:
     """Check that two batches have the same number of rows (images and their boxes).
 
     Static sizes are compared in Python; unknown ones (inside `tf.data`) with a
     `tf.debugging` assertion that fails when the graph runs.
+
+    Returns:
+        `None`, or in a graph the assertion, for callers that must run it before ops
+        that would fail on mismatched batches (`tf.control_dependencies([...])`).
     """
     first_size, second_size = _rows(first), _rows(second)
     if isinstance(first_size, int) and isinstance(second_size, int):
         if first_size != second_size:
             raise ValueError(_batch_message(caller, names, first_size, second_size))
-        return
+        return None
     import tensorflow as tf
 
-    tf.debugging.assert_equal(
+    return tf.debugging.assert_equal(
         tf.cast(first_size, tf.int64),
         tf.cast(second_size, tf.int64),
         message=_batch_message(caller, names, "B1", "B2"),

@@ -73,10 +73,16 @@ def plot_image_gallery(
             `scale`.
 
     Example:
-        >>> images = np.random.uniform(0, 255, (6, 32, 32, 3))
+        >>> import numpy as np
+        >>> from nbdetect.visualization import plot_image_gallery
+        >>> images = np.random.default_rng(0).uniform(0, 255, (6, 32, 32, 3))
         >>> fig = plot_image_gallery(images, value_range=(0, 255), rows=2, show=False)
         >>> len(fig.axes)
         6
+
+        >>> from nbdetect.visualization.image_gallery import grid_shape
+        >>> grid_shape(8, None, None), grid_shape(8, 1, None), grid_shape(8, 2, 2)
+        ((3, 3), (1, 8), (2, 2))
     """
     caller = "plot_image_gallery"
     low, high = checks.value_range(value_range, caller)
@@ -134,6 +140,7 @@ def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int
     neither, the grid is near-square, with no more rows than columns.
 
     Example:
+        >>> from nbdetect.visualization.image_gallery import grid_shape
         >>> grid_shape(8, None, None), grid_shape(8, 1, None), grid_shape(8, 2, 2)
         ((3, 3), (1, 8), (2, 2))
     """

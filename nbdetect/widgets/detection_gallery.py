@@ -63,11 +63,20 @@ class DetectionGallery(DetectionWidget):
             slider); a widget that decodes itself (`NMSExplorer`) turns it off.
 
     Example:
-        >>> gallery = DetectionGallery(images, y_true, model.predict(images),
+        >>> import numpy as np
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> from nbdetect.widgets import DetectionGallery
+        >>> _, eval_ds, names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=4, train_examples=4, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(names))  # a small RetinaNet
+        >>> images, y_true = next(iter(eval_ds))
+        >>> gallery = DetectionGallery(images, y_true, model.predict(images, verbose=0),
         ...                            bounding_box_format="xywh", class_mapping=names)
         >>> gallery  # in a notebook cell
+        <DetectionGallery: page 1 of 1 | confidence >= 0.00>
         >>> gallery.confidence_threshold = 0.5  # the slider moves, the boxes are redrawn
         >>> DetectionGallery.from_dataset(eval_ds, model, bounding_box_format="xywh")
+        <DetectionGallery: page 1 of 1 | confidence >= 0.00>
     """
 
     page = traitlets.Int(0)
