@@ -21,6 +21,8 @@ from typing import Any
 
 import keras
 
+from nbdetect.utils import checks
+
 BOUNDING_BOX_FORMAT = "xywh"
 IMAGE_SIZE = 256
 MAX_BOXES = 16
@@ -170,8 +172,16 @@ class TrainingBudget(keras.callbacks.Callback):
             used up faster) after which the learning rate drops 10x.
 
     Example:
-        >>> budget = TrainingBudget(steps=1500, minutes=15)
-        >>> # model.fit(train_ds, epochs=10_000, callbacks=[budget])
+        >>> import keras
+        >>> import numpy as np
+        >>> from nbdetect.demo import TrainingBudget
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        >>> budget = TrainingBudget(steps=5, minutes=15)  # the demo's: steps=1500
+        >>> history = model.fit(np.zeros((8, 2)), np.zeros((8, 1)), batch_size=1,
+        ...                     epochs=10_000, callbacks=[budget], verbose=0)
+        >>> budget.done_steps, round(float(model.optimizer.learning_rate), 4)
+        (5, 0.01)
     """
 
     def __init__(
@@ -183,10 +193,8 @@ class TrainingBudget(keras.callbacks.Callback):
                 "TrainingBudget got neither steps nor minutes; pass at least one, e.g. "
                 "TrainingBudget(steps=1500, minutes=15)."
             )
-        if steps is not None and steps < 1:
-            raise ValueError(f"TrainingBudget got steps={steps}; expected a number >= 1.")
-        if minutes is not None and not minutes > 0:
-            raise ValueError(f"TrainingBudget got minutes={minutes}; expected a number > 0.")
+        checks.whole_number(steps, "steps", "TrainingBudget", none_ok=True)
+        checks.number(minutes, "minutes", "TrainingBudget", 0, low_inclusive=False, none_ok=True)
         self.steps = steps
         self.seconds = None if minutes is None else minutes * 60.0
         self.decay_at = decay_at
@@ -233,8 +241,15 @@ def decoded_with(
             (`NonMaxSuppression`), instead of suppressing within each class.
 
     Example:
-        >>> # with decoded_with(model, 0.05):
-        >>> #     y_pred = model.predict(images)
+        >>> import numpy as np
+        >>> from nbdetect.demo import build_demo_model, decoded_with
+        >>> model = build_demo_model(num_classes=3)
+        >>> with decoded_with(model, 0.05, max_detections=10):
+        ...     y_pred = model.predict(np.zeros((1, 64, 64, 3)), verbose=0)
+        >>> y_pred["boxes"].shape
+        (1, 10, 4)
+        >>> model.prediction_decoder.confidence_threshold  # restored
+        0.5
     """
     from nbdetect.layers import MultiClassNonMaxSuppression, NonMaxSuppression
 
@@ -312,14 +327,9 @@ def run_demo(
         ("train_examples", train_examples, batch_size),
         ("test_examples", test_examples, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(
-                f"run_demo() got {name}={value!r}; expected a whole number >= {minimum}"
-                + (" (one batch)" if name == "train_examples" else "")
-                + "."
-            )
-    if minutes is not None and not minutes > 0:
-        raise ValueError(f"run_demo() got minutes={minutes!r}; expected a positive number.")
+        fix = "at least one batch (batch_size)" if name == "train_examples" else None
+        checks.whole_number(value, name, "run_demo", minimum, fix=fix)
+    checks.number(minutes, "minutes", "run_demo", 0, low_inclusive=False, none_ok=True)
     keras.utils.set_random_seed(seed)
     output = pathlib.Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
@@ -427,7 +437,20 @@ def trained_demo_model(
         `class_mapping` set to the shapes class names.
 
     Example:
-        >>> # model = trained_demo_model()  # trains < 3 min the first time, then loads
+        `model = trained_demo_model()` trains for < 3 min the first time, then loads; here
+        with a tiny budget (2 steps, 64-pixel images):
+
+        >>> import tempfile
+        >>> from nbdetect.demo import trained_demo_model
+        >>> folder = tempfile.mkdtemp()
+        >>> model = trained_demo_model(folder, steps=2, image_size=64, train_examples=8)
+        Trained the demo model for 2 steps (... s) on shapes at 64 px; saved it as
+        .../notebook_model.keras for the next notebook.
+        >>> model = trained_demo_model(folder)  # the second call loads what the first saved
+        Loaded .../notebook_model.keras, the model an earlier notebook trained (delete it to
+        train again).
+        >>> model.bounding_box_format, model.class_mapping[0]
+        ('xywh', 'circle')
     """
     import nbdetect.models  # noqa: F401  (registers nbdetect's classes for loading)
 

@@ -38,6 +38,8 @@ def clip_to_image(
             or `image_shape`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import clip_to_image
         >>> clip_to_image({"boxes": np.array([[-5., 10, 50, 20]]), "classes": np.array([1.])},
         ...               "xyxy", image_shape=(32, 32))["boxes"]
         array([[ 0., 10., 32., 20.]], dtype=float32)

@@ -46,6 +46,8 @@ def convert_format(
             conversion without `images` / `image_shape`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import convert_format
         >>> convert_format(np.array([[100, 100, 55, 75]]), source="xywh", target="xyxy")
         array([[100., 100., 155., 175.]], dtype=float32)
     """

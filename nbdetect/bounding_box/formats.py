@@ -47,6 +47,7 @@ def check_format(name: object, argument: str = "bounding_box_format", caller: st
         ValueError: `name` is not a string naming one of `FORMATS`.
 
     Example:
+        >>> from nbdetect.bounding_box.formats import check_format
         >>> check_format("XYWH")
         'xywh'
     """

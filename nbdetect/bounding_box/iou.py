@@ -42,6 +42,8 @@ def compute_iou(
             or 3, ragged boxes.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import compute_iou
         >>> compute_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10]]), "xyxy")
         array([[0.33333334]], dtype=float32)
     """

@@ -26,7 +26,15 @@ def mask_invalid_detections(bounding_boxes: dict, output_ragged: bool = False) -
         ValueError: ragged input, or no `"num_detections"`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import mask_invalid_detections
+        >>> decoder_output = {  # 2 slots per image; image 0 has 1 detection, image 1 none
+        ...     "boxes": np.ones((2, 2, 4)), "classes": np.zeros((2, 2)),
+        ...     "confidence": np.full((2, 2), 0.9), "num_detections": np.array([1, 0])}
         >>> y_pred = mask_invalid_detections(decoder_output)
+        >>> y_pred["classes"]
+        array([[ 0., -1.],
+               [-1., -1.]])
     """
     info = validate_format(bounding_boxes)
     if info["ragged"]:

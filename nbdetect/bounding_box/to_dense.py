@@ -31,7 +31,21 @@ def to_dense(bounding_boxes: dict, max_boxes: int | None = None, default_value: 
         ValueError: an invalid bounding box dict (see `validate_format`).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import to_dense
+        >>> boxes = {"boxes": [np.ones((2, 4)), np.ones((0, 4))],  # 2 boxes, then none
+        ...          "classes": [np.array([1.0, 2.0]), np.zeros(0)]}
+        >>> to_dense(boxes, max_boxes=3)["classes"]
+        array([[ 1.,  2., -1.],
+               [-1., -1., -1.]])
+
+        In a `tf.data` pipeline, after `ragged_batch`:
+
+        >>> from nbdetect import datasets
+        >>> ds, _ = datasets.load_shapes("train", bounding_box_format="xywh", num_examples=8)
         >>> ds = ds.ragged_batch(4).map(lambda x: to_dense(x["bounding_boxes"], max_boxes=32))
+        >>> next(iter(ds))["boxes"].shape
+        TensorShape([4, 32, 4])
     """
     if not isinstance(bounding_boxes, dict):
         validate_format(bounding_boxes)

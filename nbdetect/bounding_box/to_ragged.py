@@ -31,8 +31,12 @@ def to_ragged(bounding_boxes: dict, sentinel: float = -1, dtype: str = "float32"
         ValueError: an invalid bounding box dict (see `validate_format`).
 
     Example:
-        >>> y_pred = to_ragged(model.predict(images))
-        >>> y_pred["boxes"].row_lengths()  # detections per image
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import to_ragged
+        >>> y_pred = {"boxes": np.ones((2, 3, 4)),  # e.g. model.predict(images)
+        ...           "classes": np.array([[4.0, 1.0, -1.0], [-1.0, -1.0, -1.0]])}
+        >>> to_ragged(y_pred)["boxes"].row_lengths()  # detections per image
+        <tf.Tensor: shape=(2,), dtype=int64, numpy=array([2, 0])>
     """
     info = validate_format(bounding_boxes)
     if info["ragged"] or isinstance(bounding_boxes["boxes"], (list, tuple)):

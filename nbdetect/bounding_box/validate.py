@@ -66,6 +66,8 @@ def validate_format(bounding_boxes: Any, variable_name: str = "bounding_boxes") 
             or boxes and classes that disagree in raggedness or length.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.bounding_box import validate_format
         >>> validate_format({"boxes": np.zeros((2, 5, 4)), "classes": np.zeros((2, 5))})
         {'ragged': False, 'is_batched': True, 'classes_one_hot': False, 'classes_key': 'classes'}
     """

@@ -45,6 +45,7 @@ class RichOutput:
         png: PNG bytes, or `None`.
 
     Example:
+        >>> from nbdetect.callbacks.notebook_display import RichOutput
         >>> RichOutput("epoch 1: loss 0.5", html="<b>epoch 1</b>: loss 0.5")
         epoch 1: loss 0.5
     """
@@ -78,9 +79,12 @@ class DisplaySlot:
         updates: how many times the output was replaced after it was first shown.
 
     Example:
+        >>> from nbdetect.callbacks.notebook_display import DisplaySlot, RichOutput
         >>> slot = DisplaySlot()
         >>> slot.show(RichOutput("waiting for the first epoch"))
+        waiting for the first epoch
         >>> slot.show(RichOutput("epoch 1: loss 0.5"))  # replaces the line above
+        epoch 1: loss 0.5
     """
 
     def __init__(self) -> None:

@@ -17,11 +17,9 @@ from nbdetect.callbacks import notebook_display
 from nbdetect.callbacks.evaluate_coco_metrics import EvaluateCOCOMetricsCallback
 from nbdetect.callbacks.visualize_detections import (
     ClassMapping,
-    check_positive_int,
-    check_positive_number,
     render_detections,
 )
-from nbdetect.visualization.image_gallery import check_value_range
+from nbdetect.utils import checks
 from nbdetect.visualization.inputs import is_iterable_source, take_images
 
 # COCO metrics drawn in the metrics panel (the table shows every logged one).
@@ -94,16 +92,29 @@ class TrainingMonitor(keras.callbacks.Callback):
             `visualization_data` it cannot take images from.
 
     Example:
+        >>> import keras
+        >>> from nbdetect.callbacks import TrainingMonitor
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> keras.utils.set_random_seed(0)
+        >>> train_ds, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=4, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(class_names))  # a small RetinaNet
+        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1",
+        ...               run_eagerly=True)  # no graph to build for 2 steps; drop it to train
         >>> monitor = TrainingMonitor(
         ...     validation_data=eval_ds.take(20),
         ...     visualization_data=eval_ds,
         ...     bounding_box_format="xywh",
         ...     class_mapping=class_names,
         ... )
-        >>> model.fit(train_ds, validation_data=eval_ds, epochs=10, callbacks=[monitor],
-        ...           verbose=0)
-        >>> monitor.history[-1]["val_MaP"]
-        0.41
+        >>> history = model.fit(train_ds, validation_data=eval_ds, epochs=1, steps_per_epoch=2,
+        ...                     callbacks=[monitor], verbose=0)  # outside a notebook: a table
+                                                             val_MaP
+        epoch       loss   box_loss  classification_loss  ...    val_MaP  @[IoU=50]
+        -----  ---------  ---------  -------------------  ...  ---------  ---------
+            1 ...
+        >>> monitor.history[-1]["epoch"], "val_MaP" in monitor.history[-1]
+        (1, True)
     """
 
     def __init__(
@@ -136,27 +147,20 @@ class TrainingMonitor(keras.callbacks.Callback):
             )
         if bounding_box_format is not None:
             bounding_box_format = check_format(bounding_box_format, caller=caller)
-        check_positive_int(
-            update_every, "update_every", caller, "a whole number of epochs >= 1 (1: every epoch)"
-        )
-        check_positive_int(max_images, "max_images", caller, "a whole number of images >= 1")
-        if max_table_rows is not None:
-            check_positive_int(
-                max_table_rows, "max_table_rows", caller, "a whole number >= 1, or None for all"
-            )
-        check_positive_number(scale, "scale", caller, "inches per image, e.g. 3")
-        check_positive_number(font_scale, "font_scale", caller, "e.g. 0.7")
-        check_positive_number(dpi, "dpi", caller, "dots per inch, e.g. 100")
+        checks.whole_number(update_every, "update_every", caller, fix="1: every epoch")
+        checks.whole_number(max_images, "max_images", caller)
+        checks.whole_number(max_table_rows, "max_table_rows", caller, none_ok=True)
+        positive = {"low": 0, "low_inclusive": False}
+        checks.number(scale, "scale", caller, **positive, fix="inches per image, e.g. 3")
+        checks.number(font_scale, "font_scale", caller, **positive, fix="e.g. 0.7")
+        checks.number(dpi, "dpi", caller, **positive, fix="dots per inch, e.g. 100")
         if not (isinstance(panel_size, (tuple, list)) and len(panel_size) == 2):
-            raise ValueError(
-                f"TrainingMonitor got panel_size={panel_size!r}; expected (width, height) in "
-                "inches, e.g. (4, 3)."
-            )
+            checks.fail(caller, "panel_size", panel_size, "(width, height) in inches, e.g. (4, 3)")
         for size in panel_size:
-            check_positive_number(size, "panel_size", caller, "inches, e.g. (4, 3)")
+            checks.number(size, "panel_size", caller, **positive, fix="inches, e.g. (4, 3)")
         self.bounding_box_format = bounding_box_format
         self.class_mapping = class_mapping
-        self.value_range = check_value_range(value_range, caller)
+        self.value_range = checks.value_range(value_range, caller)
         self.max_images = max_images
         self.update_every = update_every
         self.scale, self.font_scale, self.dpi = scale, font_scale, dpi

@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.callbacks import notebook_display
-from nbdetect.visualization.image_gallery import check_value_range
+from nbdetect.utils import checks
 from nbdetect.visualization.inputs import is_iterable_source, take_images
 
 ClassMapping = Mapping[int, str] | Sequence[str]
@@ -56,10 +55,20 @@ class VisualizeDetections(keras.callbacks.Callback):
             form it cannot take images from.
 
     Example:
-        >>> model.fit(
+        >>> import keras
+        >>> from nbdetect.callbacks import VisualizeDetections
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> train_ds, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=4, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(class_names))  # a small RetinaNet
+        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1",
+        ...               run_eagerly=True)  # no graph to build for 2 steps; drop it to train
+        >>> history = model.fit(
         ...     train_ds,
-        ...     epochs=10,
+        ...     steps_per_epoch=2,  # a real run trains for longer: epochs=10, ...
+        ...     epochs=1,
         ...     callbacks=[VisualizeDetections(eval_ds, "xywh", class_mapping=class_names)],
+        ...     verbose=0,
         ... )
     """
 
@@ -80,13 +89,15 @@ class VisualizeDetections(keras.callbacks.Callback):
         super().__init__()
         caller = "VisualizeDetections"
         self.bounding_box_format = check_format(bounding_box_format, caller=caller)
-        self.value_range = check_value_range(value_range, caller)
-        check_positive_int(rows, "rows", caller, "a whole number of rows, e.g. 2")
-        check_positive_int(cols, "cols", caller, "a whole number of columns, e.g. 2")
-        check_positive_int(every, "every", caller, "a whole number of epochs (1: every epoch)")
-        check_positive_number(scale, "scale", caller, "inches per image, e.g. 4")
-        check_positive_number(font_scale, "font_scale", caller, "e.g. 0.7")
-        check_positive_number(dpi, "dpi", caller, "dots per inch, e.g. 100")
+        self.value_range = checks.value_range(value_range, caller)
+        checks.whole_number(rows, "rows", caller, fix="e.g. rows=2")
+        checks.whole_number(cols, "cols", caller, fix="e.g. cols=2")
+        checks.whole_number(every, "every", caller, fix="a number of epochs (1: every epoch)")
+        checks.number(
+            scale, "scale", caller, 0, low_inclusive=False, fix="inches per image, e.g. 4"
+        )
+        checks.number(font_scale, "font_scale", caller, 0, low_inclusive=False, fix="e.g. 0.7")
+        checks.number(dpi, "dpi", caller, 0, low_inclusive=False, fix="dots per inch, e.g. 100")
         self.data = data
         self.class_mapping = class_mapping
         self.rows, self.cols = rows, cols
@@ -195,20 +206,3 @@ def render_detections(
         dpi=dpi,
     )
     return notebook_display.figure_to_png(figure, dpi)
-
-
-def check_positive_int(value: Any, name: str, caller: str, expected: str) -> None:
-    """Raise a `ValueError` unless `value` is a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{caller} got {name}={value!r}; expected {expected}.")
-
-
-def check_positive_number(value: Any, name: str, caller: str, expected: str) -> None:
-    """Raise a `ValueError` unless `value` is a number > 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{caller} got {name}={value!r}; expected a positive number, {expected}.")

@@ -50,6 +50,7 @@ def torchvision_coco_classes() -> tuple[str, ...]:
         unused (12, 26, 29, 30, 45, 66, 68, 69, 71, 83), `COCO_CLASSES` at the others.
 
     Example:
+        >>> from nbdetect.datasets.class_names import torchvision_coco_classes
         >>> names = torchvision_coco_classes()
         >>> len(names), names[1], names[12], names[90]
         (91, 'person', 'N/A', 'toothbrush')
@@ -71,6 +72,7 @@ def class_mapping_for(num_classes: int) -> dict[int, str] | None:
         `{class_id: name}`, or None when `num_classes` is none of 20, 80 and 91.
 
     Example:
+        >>> from nbdetect.datasets.class_names import class_mapping_for
         >>> class_mapping_for(20)[14]
         'person'
     """

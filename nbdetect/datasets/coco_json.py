@@ -8,14 +8,16 @@ from typing import Any
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.datasets.common import (
+    SWAPPED_SIZE_HINT,
     ImageProblem,
     ImageRecords,
     LoadResult,
     box_problem,
     format_numbers,
-    inspect_image,
+    inspect_images,
 )
 from nbdetect.datasets.errors import ProblemLog
+from nbdetect.utils import checks
 
 _CALLER = "load_coco_json"
 
@@ -29,10 +31,12 @@ def load_coco_json(
 ) -> LoadResult:
     """Load images and boxes described by a COCO-format annotation file.
 
-    The file is read and every entry checked when you call this, and every image file's
-    header is read (see `inspect_image`), so bad data fails here with a message naming the
-    file and the entry, not in the middle of training. Images are decoded lazily, in the
-    `tf.data` pipeline.
+    The file is read and every entry checked when you call this, and every image file is
+    read and decoded once, on all CPU cores (see `inspect_image`), so bad data (a missing,
+    truncated or corrupt image, one in a format TensorFlow cannot decode) fails here with a
+    message naming the file and the entry, not in the middle of training. This costs about
+    one epoch's decoding; the images are then decoded again, lazily, in the `tf.data`
+    pipeline. Grayscale, RGBA, palette and 16-bit images load as 8-bit RGB.
 
     Category ids, whatever they are (COCO's run 1..90 with gaps), become class ids
     0..K-1 in increasing id order, and `class_names` holds the categories' names in that
@@ -61,15 +65,44 @@ def load_coco_json(
     Raises:
         ValueError: a file that is not JSON or not COCO-shaped, bad categories, and, with
             `on_error="raise"`, any bad entry (an `AnnotationError`): a missing,
-            unreadable or differently sized image, an annotation pointing at an unknown
-            image or category, a malformed entry, or a box with non-positive size or
-            outside its image.
+            unreadable, undecodable or differently sized image, an image id or image file
+            used twice, an annotation id used twice, an annotation pointing at an unknown
+            image or category, a malformed entry, or a box with non-positive size, a
+            coordinate that is not a finite number, or outside its image.
         FileNotFoundError: `annotation_file` or `image_dir` does not exist.
 
     Example:
-        >>> result = load_coco_json("annotations.json", "images/", "xywh", on_error="skip")
+        >>> from nbdetect.datasets.coco_json import load_coco_json
+        >>> import json, os, tempfile
+        >>> from PIL import Image
+        >>> folder = tempfile.mkdtemp()
+        >>> Image.new("RGB", (64, 48)).save(os.path.join(folder, "a.png"))
+        >>> coco = {
+        ...     "images": [
+        ...         {"id": 1, "file_name": "a.png", "width": 64, "height": 48},
+        ...         {"id": 2, "file_name": "lost.png"},
+        ...     ],
+        ...     "categories": [{"id": 1, "name": "cat"}],
+        ...     "annotations": [
+        ...         {"id": 7, "image_id": 1, "category_id": 1, "bbox": [4, 6, 20, 10]}
+        ...     ],
+        ... }
+        >>> with open(os.path.join(folder, "annotations.json"), "w") as file:
+        ...     json.dump(coco, file)
+        >>> annotation_file = os.path.join(folder, "annotations.json")
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:  # lost.png is missing
+        ...     warnings.simplefilter("always")
+        ...     result = load_coco_json(annotation_file, folder, "xywh", on_error="skip")
+        >>> print(caught[0].message)  # doctest: +ELLIPSIS
+        load_coco_json() skipped 1 image and 0 boxes of ... (missing image: 1); loaded 1 image...
         >>> train_ds, class_names = result
-        >>> print(result.report)
+        >>> class_names, result.report.skipped
+        (['cat'], {'missing image': 1})
+        >>> example = next(iter(train_ds))
+        >>> example["images"].shape, example["bounding_boxes"]["boxes"].numpy()
+        (TensorShape([48, 64, 3]), array([[ 4.,  6., 20., 10.]], dtype=float32))
+        >>> train_ds = train_ds.shuffle(64).ragged_batch(4)
     """
     bounding_box_format = check_format(bounding_box_format, caller=_CALLER)
     source = os.fspath(annotation_file)
@@ -161,8 +194,14 @@ def _categories(data: dict, source: str) -> tuple[dict[int, int], list[str]]:
 
 
 def _images(data: dict, source: str, image_dir: str, log: ProblemLog) -> dict[int, dict]:
-    """The usable images by id; each with its path and `(width, height)`."""
-    images: dict[int, dict] = {}
+    """The usable images by id; each with its path and `(width, height)`.
+
+    The entries are checked first, then every image file is read and decoded (in a thread
+    pool, see `inspect_images`), then the sizes the file declares are compared.
+    """
+    candidates = []
+    first_entry: dict[int, str] = {}  # image id -> file name of its first entry
+    first_file: dict[str, int] = {}  # normalised path -> the image id using it first
     for index, entry in enumerate(data["images"]):
         if not isinstance(entry, dict) or not _is_int(entry.get("id")):
             log.problem(
@@ -182,15 +221,17 @@ def _images(data: dict, source: str, image_dir: str, log: ProblemLog) -> dict[in
                 "image",
             )
             continue
-        where = f"{where} ({file_name!r})"
-        if image_id in images:
+        entry_name = f"image id {image_id} ({file_name!r})"
+        where = f"{source}: {entry_name}"
+        if image_id in first_entry:
             log.problem(
                 "duplicate image id",
                 f"{where}: image id {image_id} is used again in images[{index}] (first by "
-                f"{images[image_id]['file_name']!r}); image ids must be unique.",
+                f"{first_entry[image_id]!r}); image ids must be unique.",
                 "image",
             )
             continue
+        first_entry[image_id] = file_name
         declared = (entry.get("width"), entry.get("height"))
         if any(v is not None and not (_is_number(v) and v > 0) for v in declared):
             log.problem(
@@ -201,22 +242,55 @@ def _images(data: dict, source: str, image_dir: str, log: ProblemLog) -> dict[in
             )
             continue
         path = os.path.join(image_dir, file_name)
-        try:
-            size = inspect_image(path)
-        except ImageProblem as problem:
-            log.problem(problem.reason, f"{where}: {problem}.", "image")
-            continue
-        if all(v is not None for v in declared) and tuple(declared) != size:
+        key = os.path.normcase(os.path.normpath(path))
+        if key in first_file:
             log.problem(
-                "image size mismatch",
-                f"{where}: the file {path} is {size[0]}x{size[1]} (width x height) but the "
-                f"annotation file says {declared[0]}x{declared[1]}; boxes would land in the "
-                "wrong place.",
+                "duplicate image file",
+                checks.data_message(
+                    source,
+                    entry_name,
+                    f"the file {path} is also the image of image id {first_file[key]}, so "
+                    "its boxes would be split over two examples, each missing the other's",
+                    f"give the file one entry and point the annotations of image id "
+                    f"{image_id} at image id {first_file[key]}",
+                ),
                 "image",
             )
             continue
+        first_file[key] = image_id
+        candidates.append((image_id, entry_name, file_name, path, declared))
+
+    images: dict[int, dict] = {}
+    inspected = inspect_images([candidate[3] for candidate in candidates])
+    for (image_id, entry_name, file_name, path, declared), size in zip(candidates, inspected):
+        if isinstance(size, ImageProblem):
+            log.problem(size.reason, size.message(source, entry_name), "image")
+            continue
+        mismatch = _size_mismatch(path, size, declared)
+        if mismatch:
+            log.problem("image size mismatch", f"{source}: {entry_name}: {mismatch}", "image")
+            continue
         images[image_id] = {"file_name": file_name, "path": path, "size": size}
     return images
+
+
+def _size_mismatch(path: str, size: tuple[int, int], declared: tuple[Any, Any]) -> str | None:
+    """Why the size the annotation file declares (either may be missing) is not the file's."""
+    if all(v is None or v == real for v, real in zip(declared, size)):
+        return None
+    if None in declared:
+        says = ", ".join(
+            f"{name} {value}" for name, value in zip(("width", "height"), declared) if value
+        )
+    else:
+        says = f"{declared[0]}x{declared[1]}"
+    text = (
+        f"the file {path} is {size[0]}x{size[1]} (width x height) but the annotation file "
+        f"says {says}; boxes would land in the wrong place."
+    )
+    if tuple(declared) == size[::-1]:
+        text += SWAPPED_SIZE_HINT
+    return text
 
 
 def _annotations(
@@ -233,6 +307,7 @@ def _annotations(
         if isinstance(entry, dict) and _is_int(entry.get("id"))
     }
     per_image: dict[int, tuple[list, list, list]] = {i: ([], [], []) for i in images}
+    first_annotation: dict[int | str, int] = {}
     for index, entry in enumerate(data.get("annotations", [])):
         if not isinstance(entry, dict):
             log.problem(
@@ -242,6 +317,22 @@ def _annotations(
             )
             continue
         name = f"annotation id {entry['id']}" if "id" in entry else f"annotations[{index}]"
+        annotation_id = entry.get("id")
+        if _is_int(annotation_id) or isinstance(annotation_id, str):
+            if annotation_id in first_annotation:
+                log.problem(
+                    "duplicate annotation id",
+                    checks.data_message(
+                        source,
+                        f"annotations[{index}]",
+                        f"annotation id {annotation_id!r} is used again (first by "
+                        f"annotations[{first_annotation[annotation_id]}])",
+                        "give every annotation its own id, and delete copies of the same box",
+                    ),
+                    "box",
+                )
+                continue
+            first_annotation[annotation_id] = index
         image_id = entry.get("image_id")
         if not _is_int(image_id) or image_id not in images:
             if _is_int(image_id) and image_id in listed_ids:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +14,7 @@ import numpy as np
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import is_relative
 from nbdetect.datasets.errors import LoadReport
+from nbdetect.utils import checks
 
 # Formats `tf.io.decode_image` decodes, as Pillow names them.
 DECODABLE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
@@ -51,41 +54,96 @@ class LoadResult(tuple):
 
 
 class ImageProblem(Exception):
-    """An image file the pipeline could not decode; `reason` and a message for the user."""
+    """An image file that cannot be used; `reason` (the `LoadReport` key) and what is wrong.
 
-    def __init__(self, reason: str, detail: str):
+    Attributes:
+        reason: the kind of problem, e.g. `"missing image"` or `"undecodable image"`.
+        fix: how to fix it, for problems reported in `checks.data_message`'s style;
+            `None` for those whose message is complete as it is.
+    """
+
+    def __init__(self, reason: str, detail: str, fix: str | None = None):
         super().__init__(detail)
         self.reason = reason
+        self.fix = fix
+
+    def message(self, source: str, entry: str, where: str | None = None) -> str:
+        """The problem of `entry` (an image entry) in the annotation file `source`.
+
+        Problems with a `fix` read `source, entry: problem. Fix: ...`; the others keep the
+        loader's older `where: problem.`, `where` defaulting to `source: entry`.
+        """
+        if self.fix is None:
+            return f"{where or f'{source}: {entry}'}: {self}."
+        return checks.data_message(source, entry, str(self), self.fix)
 
 
-def inspect_image(path: str) -> tuple[int, int]:
-    """Check up front that `tf.io.decode_image` will decode an image file; return its size.
+# Follows a size mismatch where the annotation's width and height are the file's swapped.
+SWAPPED_SIZE_HINT = (
+    " The sizes are swapped: the image was probably annotated turned by its EXIF orientation "
+    "tag, which TensorFlow does not apply. Fix: save the image with the rotation applied "
+    "(PIL.ImageOps.exif_transpose), or use boxes drawn on the unrotated pixels."
+)
 
-    Reads the header (and, for PNG, verifies every chunk's checksum; for JPEG, looks for the
-    end-of-image marker, and decodes the file only when that is missing), so a whole dataset
-    is checked in a fraction of the time decoding it would take. A JPEG damaged in its middle
-    with intact ends is the one case left to the decoder.
+# Fix for image data that TensorFlow cannot decode.
+_FIX_IMAGE_DATA = (
+    "re-export the image (open and save it with an image editor or Pillow) or remove its "
+    "entry; on_error='skip' leaves such images out and reports them"
+)
+
+
+def inspect_image(path: str, decode: bool = True) -> tuple[int, int]:
+    """Check up front that the pipeline will decode an image file; return its size.
+
+    Reads the header with Pillow (and, for PNG, verifies every chunk's checksum; for a JPEG
+    without its end-of-image marker, decodes it with Pillow to tell a truncated file from one
+    with data appended), then, with `decode`, decodes the file with the very op the
+    `tf.data` pipeline uses (`tf.io.decode_image`), so that data damaged in its middle (a
+    PNG whose compressed data is broken under valid checksums, a JPEG with intact ends) is
+    found here, named, and not in the middle of training.
 
     Args:
         path: the image file.
+        decode: also decode the pixels (about the cost of one epoch's decoding); `False`
+            reads only the header.
 
     Returns:
         `(width, height)` in pixels.
 
     Raises:
-        ImageProblem: the file is missing, unreadable, truncated, or in a format TensorFlow
-            cannot decode.
+        ImageProblem: the file is missing, a directory, empty, unreadable, truncated,
+            corrupt, in a format TensorFlow cannot decode, or decodes to another size than
+            its header says.
     """
     from PIL import Image
 
+    if os.path.isdir(path):
+        raise ImageProblem(
+            "unreadable image",
+            f"{path} is a directory, not an image file",
+            "point the entry at the image file itself",
+        )
     if not os.path.isfile(path):
         raise ImageProblem("missing image", f"image file not found: {path}")
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise ImageProblem(
+            "unreadable image", f"cannot read image {path}: {type(error).__name__}: {error}"
+        ) from error
+    if not data:
+        raise ImageProblem(
+            "unreadable image",
+            f"the image file {path} is empty (0 bytes)",
+            "copy the image again from its source, or remove its entry",
+        )
     try:
         with Image.open(path) as image:
             image_format, size = image.format, image.size
             if image_format == "PNG":
                 image.verify()
-            elif image_format == "JPEG" and not _has_jpeg_end(path):
+            elif image_format == "JPEG" and _JPEG_END not in data[-_JPEG_TAIL_BYTES:]:
                 # Data after the end marker (e.g. a phone's motion-photo video) hides it; only
                 # a full decode tells such a file from a truncated one.
                 image.load()
@@ -99,14 +157,65 @@ def inspect_image(path: str) -> tuple[int, int]:
             f"image {path} is in {image_format} format, which tf.io.decode_image cannot "
             f"decode; convert it to one of {', '.join(DECODABLE_FORMATS)}",
         )
+    if decode:
+        _decode(path, data, size)
     return size
 
 
-def _has_jpeg_end(path: str) -> bool:
-    with open(path, "rb") as file:
-        file.seek(0, os.SEEK_END)
-        file.seek(max(0, file.tell() - _JPEG_TAIL_BYTES))
-        return _JPEG_END in file.read()
+def _decode(path: str, data: bytes, size: tuple[int, int]) -> None:
+    """Decode `data` as the pipeline will; raise `ImageProblem` if that fails or disagrees."""
+    import tensorflow as tf
+
+    try:
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    except tf.errors.OpError as error:
+        raise ImageProblem(
+            "undecodable image",
+            f"the image data in {path} cannot be decoded ({_tf_reason(error)})",
+            _FIX_IMAGE_DATA,
+        ) from None
+    height, width = image.shape[:2]
+    if (width, height) != tuple(size):
+        raise ImageProblem(
+            "undecodable image",
+            f"{path} decodes to {width}x{height} pixels (width x height) but its header says "
+            f"{size[0]}x{size[1]}",
+            _FIX_IMAGE_DATA,
+        )
+
+
+def _tf_reason(error: Exception) -> str:
+    """TensorFlow's message without the op's `{{function_node ...}}` and `[Op:...]` noise."""
+    text = getattr(error, "message", None) or str(error)
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[Op:[^\]]*\].*$", "", text, flags=re.S)
+    return text.strip().rstrip(".") or type(error).__name__
+
+
+def inspect_images(paths: Sequence[str]) -> list[tuple[int, int] | ImageProblem]:
+    """`inspect_image` on many files in a thread pool: each file's size or its problem.
+
+    Decoding releases Python's lock, so the files are checked on all CPU cores; results
+    come back in the order of `paths`.
+    """
+    if not paths:
+        return []
+    import tensorflow as tf  # noqa: F401  (imported once here, not in every thread)
+
+    def one(path: str) -> tuple[int, int] | ImageProblem:
+        try:
+            return inspect_image(path)
+        except ImageProblem as problem:
+            return problem
+
+    workers = min(len(paths), _WORKERS)
+    if workers <= 1:
+        return [one(path) for path in paths]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, paths))
+
+
+_WORKERS = min(16, os.cpu_count() or 1)
 
 
 def box_problem(x1: float, y1: float, x2: float, y2: float, width: int, height: int) -> str | None:

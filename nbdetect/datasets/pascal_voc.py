@@ -47,8 +47,22 @@ def unpackage_raw_tfds_inputs(inputs: dict, bounding_box_format: str) -> dict:
         float32, "classes": [N] float32}}`.
 
     Example:
-        >>> ds = tfds.load("voc/2007", split="train")
-        >>> ds = ds.map(lambda x: unpackage_raw_tfds_inputs(x, bounding_box_format="xywh"))
+        >>> from nbdetect.datasets.pascal_voc import unpackage_raw_tfds_inputs
+        >>> import numpy as np
+        >>> example = {  # as tfds yields it: boxes in rel_yxyx
+        ...     "image": np.zeros((100, 200, 3), np.uint8),
+        ...     "objects": {"bbox": np.array([[0.25, 0.125, 0.5, 0.625]]), "label": [7]},
+        ... }
+        >>> inputs = unpackage_raw_tfds_inputs(example, bounding_box_format="xywh")
+        >>> boxes = inputs["bounding_boxes"]
+        >>> boxes["boxes"].numpy().tolist(), boxes["classes"].numpy().tolist()
+        ([[25.0, 25.0, 100.0, 25.0]], [7.0])
+
+        On a whole tfds dataset (this downloads VOC, about 0.9 GB, so needs internet):
+
+        >>> import tensorflow_datasets as tfds  # doctest: +SKIP
+        >>> ds = tfds.load("voc/2007", split="train")  # doctest: +SKIP
+        >>> ds = ds.map(lambda x: unpackage_raw_tfds_inputs(x, "xywh"))  # doctest: +SKIP
     """
     import tensorflow as tf
 
@@ -103,8 +117,14 @@ def load_pascal_voc(
             downloaded (no internet, or `download=False`).
 
     Example:
-        >>> train_ds, class_names = load_pascal_voc("train", bounding_box_format="xywh")
-        >>> train_ds = train_ds.shuffle(16).ragged_batch(4, drop_remainder=True)
+        Skipped in doctests: the first call downloads VOC (about 0.9 GB), which needs
+        internet.
+
+        >>> from nbdetect.datasets.pascal_voc import load_pascal_voc
+        >>> train_ds, class_names = load_pascal_voc(  # doctest: +SKIP
+        ...     "train", bounding_box_format="xywh"
+        ... )
+        >>> train_ds = train_ds.shuffle(16).ragged_batch(4, drop_remainder=True)  # doctest: +SKIP
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds

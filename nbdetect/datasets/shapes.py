@@ -159,6 +159,7 @@ def generate_shapes_example(
         ValueError: an unknown split or a negative index.
 
     Example:
+        >>> from nbdetect.datasets.shapes import generate_shapes_example
         >>> example = generate_shapes_example(0, "train")
         >>> example.image.shape, example.boxes.shape
         ((356, 314, 3), (5, 4))
@@ -310,6 +311,7 @@ def load_shapes(
         ValueError: an unknown format or split, or invalid generation settings.
 
     Example:
+        >>> from nbdetect.datasets.shapes import load_shapes
         >>> train_ds, class_names = load_shapes("train", bounding_box_format="xywh")
         >>> train_ds = train_ds.shuffle(64).ragged_batch(4)
     """

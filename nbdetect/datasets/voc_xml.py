@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.datasets.common import (
+    SWAPPED_SIZE_HINT,
     ImageProblem,
     ImageRecords,
     LoadResult,
     box_problem,
-    inspect_image,
+    inspect_images,
 )
 from nbdetect.datasets.errors import ProblemLog
+from nbdetect.utils import checks
 
 _CALLER = "load_voc_xml"
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
@@ -55,8 +58,11 @@ def load_voc_xml(
     with no objects needs an XML file without `<object>`s. All objects are loaded, those
     marked `<difficult>` too.
 
-    Every file is parsed and checked, and every image's header read, when you call this;
-    images are decoded lazily in the `tf.data` pipeline.
+    Every file is parsed and checked, and every image read and decoded once (on all CPU
+    cores, see `inspect_image`), when you call this, so a missing, truncated or corrupt image
+    fails here, named, and not in the middle of training; this costs about one epoch's
+    decoding. The images are then decoded again, lazily, in the `tf.data` pipeline.
+    Grayscale, RGBA, palette and 16-bit images load as 8-bit RGB.
 
     Args:
         directory: the dataset folder, in one of the two layouts.
@@ -77,13 +83,30 @@ def load_voc_xml(
 
     Raises:
         ValueError: no XML files, invalid `class_names`, and, with `on_error="raise"`, any
-            bad entry (an `AnnotationError`): malformed XML, a missing, unreadable or
-            differently sized image, an object without a name or box, an unknown class, or
-            a box with non-positive size or outside its image.
+            bad entry (an `AnnotationError`): malformed XML, a missing, unreadable,
+            undecodable or differently sized image, an image file named by two XML files,
+            an object without a name or box, an unknown class, or a box with non-positive
+            size, a coordinate that is not a finite number, or outside its image.
         FileNotFoundError: `directory` does not exist.
 
     Example:
-        >>> train_ds, class_names = load_voc_xml("my_data/", "xywh")
+        >>> from nbdetect.datasets.voc_xml import load_voc_xml
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> folder = tempfile.mkdtemp()  # the flat layout: XML files next to the images
+        >>> Image.new("RGB", (64, 48)).save(os.path.join(folder, "a.jpg"))
+        >>> xml = (
+        ...     "<annotation><filename>a.jpg</filename><object><name>dog</name><bndbox>"
+        ...     "<xmin>5</xmin><ymin>7</ymin><xmax>24</xmax><ymax>16</ymax>"
+        ...     "</bndbox></object></annotation>"
+        ... )
+        >>> with open(os.path.join(folder, "a.xml"), "w") as file:
+        ...     _ = file.write(xml)
+        >>> train_ds, class_names = load_voc_xml(folder, "xywh")
+        >>> class_names
+        ['dog']
+        >>> next(iter(train_ds))["bounding_boxes"]["boxes"].numpy()  # 1-based, inclusive
+        array([[ 4.,  6., 20., 10.]], dtype=float32)
         >>> train_ds = train_ds.shuffle(64).ragged_batch(4)
     """
     bounding_box_format = check_format(bounding_box_format, caller=_CALLER)
@@ -99,9 +122,16 @@ def load_voc_xml(
             "(Annotations/*.xml and JPEGImages/) or XML files next to the images."
         )
     log = ProblemLog(_CALLER, directory, on_error)
-    annotated = []
+    parsed = []
+    first_file: dict[str, str] = {}  # normalised image path -> the XML file naming it first
     for xml_file in xml_files:
-        item = _read_file(os.path.join(xml_dir, xml_file), image_dir, known, log)
+        item = _parse(os.path.join(xml_dir, xml_file), image_dir, log, first_file)
+        if item is not None:
+            parsed.append(item)
+    inspected = inspect_images([item.path for item in parsed])
+    annotated = []
+    for item, size in zip(parsed, inspected):
+        item = _read_objects(item, size, known, log)
         if item is not None:
             annotated.append(item)
 
@@ -138,10 +168,21 @@ def _layout(directory: str) -> tuple[str, str]:
     return directory, directory
 
 
-def _read_file(
-    xml_path: str, image_dir: str, known: tuple[str, ...] | None, log: ProblemLog
-) -> _Annotated | None:
-    """Parse and check one XML file; `None` when its image is skipped."""
+@dataclasses.dataclass
+class _Parsed:
+    """One well-formed XML file, before its image is read."""
+
+    xml_path: str
+    filename: str
+    path: str
+    declared: tuple[int, int] | None
+    objects: list[ET.Element]
+
+
+def _parse(
+    xml_path: str, image_dir: str, log: ProblemLog, first_file: dict[str, str]
+) -> _Parsed | None:
+    """Parse one XML file and check its image entry; `None` when the image is skipped."""
     try:
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as error:
@@ -169,17 +210,45 @@ def _read_file(
         log.count_dropped_boxes("box of a skipped image", len(objects))
         return None
     path = os.path.join(image_dir, filename)
-    try:
-        size = inspect_image(path)
-    except ImageProblem as problem:
-        log.problem(problem.reason, f"{where}: {problem}.", "image")
+    key = os.path.normcase(os.path.normpath(path))
+    if key in first_file:
+        log.problem(
+            "duplicate image file",
+            checks.data_message(
+                xml_path,
+                f"image {filename!r}",
+                f"{first_file[key]} annotates the same image file {path}, so its boxes "
+                "would be split over two examples, each missing the other's",
+                "merge the two files' <object>s into one XML file and delete the other",
+            ),
+            "image",
+        )
+        log.count_dropped_boxes("box of a skipped image", len(objects))
+        return None
+    first_file[key] = xml_path
+    return _Parsed(xml_path, filename, path, declared, objects)
+
+
+def _read_objects(
+    parsed: _Parsed,
+    size: tuple[int, int] | ImageProblem,
+    known: tuple[str, ...] | None,
+    log: ProblemLog,
+) -> _Annotated | None:
+    """Check one file's image (`size`, as `inspect_image` found it) and its objects."""
+    xml_path, filename, path = parsed.xml_path, parsed.filename, parsed.path
+    declared, objects = parsed.declared, parsed.objects
+    where = f"{xml_path} ({filename!r})"
+    if isinstance(size, ImageProblem):
+        log.problem(size.reason, size.message(xml_path, f"image {filename!r}", where), "image")
         log.count_dropped_boxes("box of a skipped image", len(objects))
         return None
     if declared is not None and declared != size:
+        swapped = SWAPPED_SIZE_HINT if declared == size[::-1] else ""
         log.problem(
             "image size mismatch",
             f"{where}: the file {path} is {size[0]}x{size[1]} (width x height) but <size> "
-            f"says {declared[0]}x{declared[1]}; boxes would land in the wrong place.",
+            f"says {declared[0]}x{declared[1]}; boxes would land in the wrong place.{swapped}",
             "image",
         )
         log.count_dropped_boxes("box of a skipped image", len(objects))
@@ -224,9 +293,12 @@ def _declared_size(root: ET.Element) -> tuple[int, int] | str | None:
     if size is None:
         return None
     try:
-        width, height = (int(float(size.findtext(k) or "")) for k in ("width", "height"))
+        values = [float(size.findtext(k) or "") for k in ("width", "height")]
     except ValueError:
         return "invalid"
+    if not all(math.isfinite(v) and v == round(v) for v in values):
+        return "invalid"
+    width, height = (int(v) for v in values)
     # Some tools write <width>0</width> when they did not know the size: no information.
     if width == 0 and height == 0:
         return None

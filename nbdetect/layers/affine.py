@@ -15,6 +15,7 @@ from typing import Any
 import tensorflow as tf
 
 from nbdetect.layers.base import AugmentationLayer, check_choice
+from nbdetect.utils import checks
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 AFFINE_INTERPOLATIONS = ("bilinear", "nearest")
@@ -51,7 +52,7 @@ class AffineLayer(AugmentationLayer):
         self.interpolation = check_choice(
             interpolation, "interpolation", AFFINE_INTERPOLATIONS, self._caller()
         )
-        self.fill_value = float(fill_value)
+        self.fill_value = checks.number(fill_value, "fill_value", type(self).__name__)
 
     def random_matrices(self, batch_size: Any, heights: tf.Tensor, widths: tf.Tensor) -> tf.Tensor:
         """Input-to-output matrices `[B, 3, 3]` for images of the given sizes `[B]`."""

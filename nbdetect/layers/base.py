@@ -20,18 +20,20 @@ in and out, clips the boxes to the output image and drops the ones with nothing 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from nbdetect.bounding_box.clip import clip_to_image
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.bounding_box.validate import validate_format
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian")
 
@@ -62,6 +64,9 @@ class AugmentationLayer(keras.layers.Layer):
     Example:
         A left-right mirror that flips every image:
 
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import AugmentationLayer
         >>> class Mirror(AugmentationLayer):
         ...     def get_random_transformation(self, batch_size, heights, widths):
         ...         return {}
@@ -70,7 +75,14 @@ class AugmentationLayer(keras.layers.Layer):
         ...     def transform_boxes(self, boxes, transformation, heights, widths):
         ...         x1, y1, x2, y2 = tf.unstack(boxes, axis=-1)
         ...         return tf.stack([widths - x2, y1, widths - x1, y2], axis=-1)
-        >>> Mirror(bounding_box_format="xywh")(batch)  # any structure the layers accept
+        >>> batch = {  # one 4 x 6 image with one box; any structure the layers accept
+        ...     "images": np.zeros((1, 4, 6, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[[0.0, 1.0, 2.0, 3.0]]]),
+        ...                        "classes": np.array([[1.0]])},
+        ... }
+        >>> out = Mirror(bounding_box_format="xyxy")(batch)
+        >>> out["bounding_boxes"]["boxes"].numpy().tolist()
+        [[[4.0, 1.0, 6.0, 3.0]]]
     """
 
     # Colour layers leave boxes alone, so they need no format.
@@ -86,7 +98,7 @@ class AugmentationLayer(keras.layers.Layer):
         if bounding_box_format is not None:
             bounding_box_format = check_format(bounding_box_format, caller=type(self).__name__)
         self.bounding_box_format = bounding_box_format
-        self.seed = seed
+        self.seed = checks.whole_number(seed, "seed", type(self).__name__, None, none_ok=True)
         # A tf.random.Generator rather than a keras SeedGenerator: tf.data runs these layers
         # as TensorFlow graphs whatever the Keras backend is, and its state is a resource
         # variable that parallel map calls update safely.
@@ -165,6 +177,20 @@ class AugmentationLayer(keras.layers.Layer):
 
     # ----------------------------------------------------------------------- call
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the layer; a dict that mixes TensorFlow tensors and arrays is converted first.
+
+        Keras' `Layer.__call__` refuses a nested argument that mixes tensors and other
+        values (`{"images": tf_images, "bounding_boxes": {"boxes": np_boxes, ...}}`), so
+        such a dict has its other values made TensorFlow tensors before Keras sees it: the
+        result is the same as for the all-tensor dict.
+        """
+        if args and isinstance(args[0], dict):
+            args = (_tensors_if_mixed(args[0]), *args[1:])
+        elif isinstance(kwargs.get("inputs"), dict):
+            kwargs["inputs"] = _tensors_if_mixed(kwargs["inputs"])
+        return super().__call__(*args, **kwargs)
+
     def call(self, inputs: Any, training: bool = True) -> Any:
         """Augment `inputs`: a dict with `"images"` (and `"bounding_boxes"`) or images.
 
@@ -194,8 +220,18 @@ class AugmentationLayer(keras.layers.Layer):
             )
         raw_boxes = inputs.get("bounding_boxes") if is_dict else None
         boxes = None
+        assertions = []
         if raw_boxes is not None and self._moves_boxes:
-            boxes = self._prepare_boxes(raw_boxes, images, single)
+            boxes = self._prepare_boxes(raw_boxes, images, single, assertions)
+        elif raw_boxes is not None:
+            # Boxes that only travel along are checked all the same: a batch of boxes
+            # that does not belong to the images is as wrong here as anywhere.
+            self._check_boxes(_box_tensors(raw_boxes), images, single, assertions)
+        if assertions:
+            # Sizes unknown when traced: nothing may use the inputs before the checks ran
+            # (a gather over mismatched batches would fail first, with its own message).
+            images = _after(assertions, images)
+            boxes = None if boxes is None else _after(assertions, boxes)
 
         if training:
             output, boxes = self.augment(images, boxes)
@@ -218,8 +254,7 @@ class AugmentationLayer(keras.layers.Layer):
         return f"{type(self).__name__}()"
 
     def _prepare_images(self, images: Any) -> tuple[Any, bool]:
-        if not (tensors.is_ragged(images) or tensors.is_tf_tensor(images)):
-            images = tf.convert_to_tensor(tensors.to_numpy(images))
+        images = as_tf(images)
         rank = images.shape.rank
         if rank not in (3, 4) or images.shape[-1] is None:
             raise ValueError(
@@ -240,7 +275,9 @@ class AugmentationLayer(keras.layers.Layer):
         single = rank == 3
         return (images[None] if single else images), single
 
-    def _prepare_boxes(self, bounding_boxes: Any, images: Any, single: bool) -> dict:
+    def _prepare_boxes(
+        self, bounding_boxes: Any, images: Any, single: bool, assertions: list
+    ) -> dict:
         if self.bounding_box_format is None:
             raise ValueError(
                 f"{self._caller()} got inputs with 'bounding_boxes' but no "
@@ -248,6 +285,27 @@ class AugmentationLayer(keras.layers.Layer):
                 f"format of your boxes, e.g. {type(self).__name__}(..., "
                 "bounding_box_format='xywh'); formats: nbdetect.bounding_box.FORMATS."
             )
+        bounding_boxes = _box_tensors(bounding_boxes)
+        self._check_boxes(bounding_boxes, images, single, assertions)
+        per_box = per_box_keys(bounding_boxes)
+        boxes = {}
+        for key, value in bounding_boxes.items():
+            if single and key in per_box:
+                # One example is one row of a ragged batch: vanished boxes are removed.
+                value = tf.RaggedTensor.from_tensor(value[None])
+            boxes[key] = value
+        boxes = convert_format(boxes, self.bounding_box_format, "xyxy", images=images)
+        return boxes
+
+    def _check_boxes(
+        self, bounding_boxes: Any, images: Any, single: bool, assertions: list
+    ) -> None:
+        """Boxes that belong to the images: one entry per image, one class id per box.
+
+        Sizes known when the layer is traced are compared in Python; unknown ones (in
+        `tf.data`) by cheap assertions on the batch size and the row lengths, appended to
+        `assertions`.
+        """
         try:
             info = validate_format(bounding_boxes, "bounding_boxes")
         except ValueError as error:
@@ -260,17 +318,21 @@ class AugmentationLayer(keras.layers.Layer):
                 f"{tensors.static_shape(bounding_boxes['boxes'])}; expected boxes "
                 f"{expected}. Batch images and boxes together (ds.ragged_batch(...))."
             )
-        per_box = per_box_keys(bounding_boxes)
-        boxes = {}
-        for key, value in bounding_boxes.items():
-            if not (tensors.is_ragged(value) or tensors.is_tf_tensor(value)):
-                value = tf.convert_to_tensor(tensors.to_numpy(value))
-            if single and key in per_box:
-                # One example is one row of a ragged batch: vanished boxes are removed.
-                value = tf.RaggedTensor.from_tensor(value[None])
-            boxes[key] = value
-        boxes = convert_format(boxes, self.bounding_box_format, "xyxy", images=images)
-        return boxes
+        caller = type(self).__name__
+        if not single:
+            assertions.append(
+                checks.same_batch_size(
+                    images, bounding_boxes["boxes"], caller, ("images", "bounding_boxes['boxes']")
+                )
+            )
+        if tensors.in_tf_graph():
+            key = info["classes_key"]
+            assertions.append(
+                _assert_one_class_id_per_box(
+                    bounding_boxes["boxes"], bounding_boxes[key], caller, key
+                )
+            )
+        assertions[:] = [assertion for assertion in assertions if assertion is not None]
 
     def _finish_boxes(self, bounding_boxes: dict, images: Any, single: bool) -> dict:
         bounding_boxes = clip_to_image(bounding_boxes, "xyxy", images=images)
@@ -310,6 +372,121 @@ class AugmentationLayer(keras.layers.Layer):
 
 
 # ------------------------------------------------------------------------ helpers
+
+
+def as_tf(value: Any) -> Any:
+    """`value` as a TensorFlow tensor: tensors as they are, arrays converted.
+
+    A list of per-image arrays of different lengths (the numpy spelling of a ragged
+    batch) becomes a `tf.RaggedTensor`: boxes `[B, None, 4]`, class ids `[B, None]`,
+    images of different sizes `[B, None, None, C]`.
+
+    Example:
+        >>> import numpy as np
+        >>> from nbdetect.layers.base import as_tf
+        >>> as_tf([np.zeros((2, 4)), np.zeros((0, 4))]).shape
+        TensorShape([2, None, 4])
+    """
+    if value is None or tensors.is_ragged(value) or tensors.is_tf_tensor(value):
+        return value
+    rows = tensors.per_image_rows(value)
+    if rows is not None:
+        return _ragged_from_rows(rows)
+    return tf.convert_to_tensor(tensors.to_numpy(value))
+
+
+def _ragged_from_rows(rows: list) -> tf.RaggedTensor:
+    arrays = [np.asarray(row) for row in rows]
+    filled = [array for array in arrays if array.size]
+    if filled:
+        # Rows without entries (np.array([]) for an image without boxes) take the shape
+        # and dtype of the others.
+        inner, dtype = filled[0].shape[1:], filled[0].dtype
+        arrays = [a if a.size else a.astype(dtype).reshape((0, *inner)) for a in arrays]
+    if len({array.shape[1:] for array in arrays}) <= 1:
+        lengths = [len(array) for array in arrays]
+        return tf.RaggedTensor.from_row_lengths(np.concatenate(arrays), lengths)
+    return tf.ragged.stack(
+        [tf.RaggedTensor.from_tensor(array) if array.ndim > 1 else array for array in arrays]
+    )
+
+
+def _box_tensors(bounding_boxes: Any) -> Any:
+    """A bounding box dict with its values as TensorFlow tensors (anything else as is)."""
+    if not isinstance(bounding_boxes, dict):
+        return bounding_boxes
+    return {key: as_tf(value) for key, value in bounding_boxes.items()}
+
+
+def _leaves(value: Any) -> list:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _is_tensor(value: Any) -> bool:
+    return tensors.is_ragged(value) or tensors.is_tf_tensor(value) or keras.ops.is_tensor(value)
+
+
+def _tensors_if_mixed(inputs: dict) -> dict:
+    """`inputs` with every value a TensorFlow tensor when it mixes tensors and arrays.
+
+    Keras' `Layer.__call__` refuses such mixes; an input without tensors (numpy only),
+    with tensors only, or with symbolic Keras tensors is returned as it is.
+    """
+    leaves = [leaf for leaf in _leaves(inputs) if leaf is not None]
+    if any(isinstance(leaf, keras.KerasTensor) for leaf in leaves):
+        return inputs
+    kinds = {_is_tensor(leaf) for leaf in leaves}
+    if kinds != {True, False}:
+        return inputs
+    return _convert_values(inputs)
+
+
+def _convert_values(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _convert_values(item) for key, item in value.items()}
+    return as_tf(value)
+
+
+def _assert_one_class_id_per_box(boxes: Any, classes: Any, caller: str, key: str) -> Any:
+    """Inside a graph: assert that `classes` has one entry per box where sizes are unknown.
+
+    Static sizes were compared by `validate_format`; this adds one small assertion for a
+    ragged batch (its row splits) or for dense sizes unknown when traced.
+    """
+    text = (
+        f"{caller}() got bounding_boxes['{key}'] with a different number of class ids per "
+        "image than bounding_boxes['boxes'] has boxes; expected one class id per box. Fix: "
+        "batch boxes and class ids together (ds.ragged_batch(...) on the whole dict), or "
+        "slice both the same way."
+    )
+    if tensors.is_ragged(boxes) and tensors.is_ragged(classes):
+        first, second = boxes.row_splits, classes.row_splits
+        if first is second:
+            return None
+        second = tf.cast(second, first.dtype)
+        first_size, second_size = tf.size(first), tf.size(second)
+        common = tf.minimum(first_size, second_size)
+        same = tf.equal(first_size, second_size) & tf.reduce_all(
+            tf.equal(first[:common], second[:common])
+        )
+        data = [text, "boxes per image:", boxes.row_lengths()]
+        return tf.debugging.Assert(same, [*data, "class ids per image:", classes.row_lengths()])
+    lead = tensors.rank(boxes) - 1
+    boxes_shape = tensors.static_shape(boxes)[:lead]
+    classes_shape = tensors.static_shape(classes)[:lead]
+    if None not in boxes_shape and None not in classes_shape:
+        return None  # compared by validate_format
+    return tf.debugging.assert_equal(tf.shape(boxes)[:lead], tf.shape(classes)[:lead], message=text)
+
+
+def _after(assertions: list, structure: Any) -> Any:
+    """`structure`'s tensors (ragged ones' parts included) made to wait for `assertions`."""
+    with tf.control_dependencies(assertions):
+        return tf.nest.map_structure(tf.identity, structure, expand_composites=True)
 
 
 def per_box_keys(bounding_boxes: dict) -> set:
@@ -467,57 +644,81 @@ def parse_range(
         `(low, high)` as floats, `low <= high`.
 
     Raises:
-        ValueError: not a number or a pair of numbers, or outside `bounds`.
+        ValueError: not a number or a pair of finite numbers, low > high, or outside
+            `bounds`.
 
     Example:
-        >>> parse_range(0.2, "factor", "RandomRotation()")
+        >>> from nbdetect.layers.base import parse_range
+        >>> parse_range(0.2, "factor", "RandomRotation")
         (-0.2, 0.2)
+        >>> parse_range((0.3, 0.1), "factor", "RandomRotation")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: RandomRotation() got factor=(0.3, 0.1); expected a (low, high) pair ...
     """
-    is_number = isinstance(value, Real) and not isinstance(value, bool)
+    is_number = _is_real(value)
     if is_number and single is not None:
         low, high = (-abs(value), abs(value)) if single == "symmetric" else (0.0, value)
-    elif (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
-    ):
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_real, value)):
         low, high = value
     else:
         example = f"{name}=0.2 or {name}=(0.1, 0.3)" if single else f"{name}=(0.1, 0.3)"
-        kind = "a number or a (low, high) pair" if single else "a (low, high) pair"
-        raise ValueError(f"{caller} got {name}={value!r}; expected {kind}, e.g. {example}.")
-    if low > high:
-        raise ValueError(
-            f"{caller} got {name}={value!r} with low > high; pass (low, high) with "
-            f"low <= high, e.g. {name}=({high}, {low})."
-        )
+        kind = "a number or a (low, high) pair" if single else "a (low, high) pair of numbers"
+        checks.fail(caller, name, value, kind, f"e.g. {example}")
     smallest, largest = bounds
-    if (smallest is not None and low < smallest) or (largest is not None and high > largest):
-        raise ValueError(
-            f"{caller} got {name}={value!r}; its values must lie in [{smallest}, {largest}]."
+    below = smallest is not None and min(low, high) < smallest
+    if below or (largest is not None and max(low, high) > largest):
+        checks.fail(caller, name, value, f"values {_bounds_text(smallest, largest)}")
+    if low > high:
+        checks.fail(
+            caller, name, value, "a (low, high) pair with low <= high", f"{name}=({high}, {low})"
         )
     return float(low), float(high)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bounds_text(smallest: float | None, largest: float | None) -> str:
+    if smallest is not None and largest is not None:
+        return f"in [{smallest:g}, {largest:g}]"
+    if smallest is not None:
+        return f">= {smallest:g}"
+    return f"<= {largest:g}"
+
+
 def check_choice(value: Any, name: str, choices: Sequence[str], caller: str) -> str:
-    """Return `value` if it is one of `choices`, else raise a ValueError listing them."""
-    if value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{caller} got {name}={value!r}; expected one of {allowed}.")
-    return value
+    """Return `value` if it is one of `choices`, else raise a ValueError listing them.
+
+    Example:
+        >>> from nbdetect.layers.base import check_choice
+        >>> check_choice("nearest", "interpolation", ("bilinear", "nearest"), "RandomZoom")
+        'nearest'
+    """
+    return checks.one_of(value, name, caller, choices)
 
 
 def check_size(value: Any, name: str, caller: str) -> tuple[int, int]:
-    """Return a `(height, width)` pair of positive ints, or raise a ValueError."""
+    """Return a `(height, width)` pair of positive ints, or raise a ValueError.
+
+    Example:
+        >>> from nbdetect.layers.base import check_size
+        >>> check_size((480, 640), "target_size", "Mosaic")
+        (480, 640)
+    """
     if (
         isinstance(value, (tuple, list))
         and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        and all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in value)
     ):
         return int(value[0]), int(value[1])
-    raise ValueError(
-        f"{caller} got {name}={value!r}; expected (height, width), two positive integers, "
-        f"e.g. {name}=(640, 640)."
+    checks.fail(
+        caller,
+        name,
+        value,
+        "(height, width): two whole numbers >= 1",
+        f"e.g. {name}=(640, 640)",
     )
 
 

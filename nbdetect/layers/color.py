@@ -11,12 +11,50 @@ mean in Keras core (and, for these five, in KerasCV).
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import Any
 
 import keras
 
-from nbdetect.layers.base import AugmentationLayer, map_images
-from nbdetect.utils import tensors
+from nbdetect.layers.base import AugmentationLayer, map_images, parse_range
+from nbdetect.utils import checks, tensors
+
+# What Keras core accepts for each factor: a number or a (low, high) pair within these.
+BRIGHTNESS_BOUNDS = (-1.0, 1.0)
+UNIT_BOUNDS = (0.0, 1.0)
+
+
+def check_factor(value: Any, name: str, caller: str, bounds: tuple[float, float]) -> Any:
+    """Check a colour factor as Keras core reads it; return it unchanged.
+
+    A number (for `[-1, 1]` bounds its magnitude) or a `(low, high)` pair, within `bounds`.
+
+    Example:
+        >>> from nbdetect.layers.color import UNIT_BOUNDS, check_factor
+        >>> check_factor(0.2, "factor", "RandomHue", UNIT_BOUNDS)
+        0.2
+        >>> check_factor(1.5, "factor", "RandomHue", UNIT_BOUNDS)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: RandomHue() got factor=1.5; expected a number in [0, 1], or a (low, ...
+    """
+    if isinstance(value, Real) and not isinstance(value, bool):
+        low, high = bounds
+        magnitude = abs(value) if low < 0 else value
+        if not (math.isfinite(magnitude) and low <= magnitude <= high):
+            checks.fail(
+                caller, name, value, f"a number in [{low:g}, {high:g}], or a (low, high) pair in it"
+            )
+        return value
+    is_pair = isinstance(value, (tuple, list)) and len(value) == 2
+    if not (is_pair and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)):
+        low, high = bounds
+        checks.fail(
+            caller, name, value, f"a number in [{low:g}, {high:g}], or a (low, high) pair in it"
+        )
+    parse_range(value, name, caller, single=None, bounds=bounds)
+    return value
 
 
 class KerasColorLayer(AugmentationLayer):
@@ -43,6 +81,7 @@ class KerasFactorColorLayer(KerasColorLayer):
     """
 
     keras_layer: type[keras.layers.Layer]
+    factor_bounds: tuple[float, float] = UNIT_BOUNDS
 
     def __init__(
         self,
@@ -53,6 +92,9 @@ class KerasFactorColorLayer(KerasColorLayer):
         **kwargs: Any,
     ):
         super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        caller = type(self).__name__
+        check_factor(factor, "factor", caller, self.factor_bounds)
+        checks.value_range(value_range, caller)
         self.factor, self.value_range = factor, value_range
         self.color_layer = self.keras_layer(factor, value_range, seed=seed)
 
@@ -77,11 +119,17 @@ class RandomBrightness(KerasFactorColorLayer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.layers import RandomBrightness
+        >>> boxes = {"boxes": np.array([[[2.0, 2.0, 8.0, 8.0]]]), "classes": np.array([[1.0]])}
         >>> layer = RandomBrightness(0.2)
-        >>> out = layer({"images": images, "bounding_boxes": boxes})  # boxes unchanged
+        >>> out = layer({"images": np.full((1, 10, 10, 3), 100.0), "bounding_boxes": boxes})
+        >>> out["bounding_boxes"] is boxes  # boxes unchanged
+        True
     """
 
     keras_layer = keras.layers.RandomBrightness
+    factor_bounds = BRIGHTNESS_BOUNDS
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -99,7 +147,10 @@ class RandomContrast(KerasFactorColorLayer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
+        >>> from nbdetect.layers import RandomContrast
         >>> layer = RandomContrast(value_range=(0, 255), factor=0.3)
+        >>> layer.color_layer.factor  # Keras core's layer reads it as (0, 0.3)
+        (0, 0.3)
     """
 
     keras_layer = keras.layers.RandomContrast
@@ -128,6 +179,7 @@ class RandomSaturation(KerasFactorColorLayer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
+        >>> from nbdetect.layers import RandomSaturation
         >>> layer = RandomSaturation((0.3, 0.7))
     """
 
@@ -147,6 +199,7 @@ class RandomHue(KerasFactorColorLayer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
+        >>> from nbdetect.layers import RandomHue
         >>> layer = RandomHue(0.1, value_range=(0, 255))
     """
 
@@ -168,6 +221,7 @@ class RandomColorJitter(KerasColorLayer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
+        >>> from nbdetect.layers import RandomColorJitter
         >>> layer = RandomColorJitter((0, 255), brightness_factor=0.2, hue_factor=0.1)
     """
 
@@ -183,6 +237,16 @@ class RandomColorJitter(KerasColorLayer):
         **kwargs: Any,
     ):
         super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
+        caller = type(self).__name__
+        checks.value_range(value_range, caller)
+        for name, factor, bounds in (
+            ("brightness_factor", brightness_factor, BRIGHTNESS_BOUNDS),
+            ("contrast_factor", contrast_factor, UNIT_BOUNDS),
+            ("saturation_factor", saturation_factor, UNIT_BOUNDS),
+            ("hue_factor", hue_factor, UNIT_BOUNDS),
+        ):
+            if factor is not None:
+                check_factor(factor, name, caller, bounds)
         self.value_range = value_range
         self.brightness_factor = brightness_factor
         self.contrast_factor = contrast_factor

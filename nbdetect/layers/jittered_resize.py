@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from nbdetect.layers.base import check_size, parse_range
 from nbdetect.layers.window import WindowLayer, fit_window, window
+from nbdetect.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -50,12 +51,29 @@ class JitteredResize(WindowLayer):
         without boxes) to `[B, *target_size, C]` (or `[*target_size, C]`).
 
     Example:
+        >>> import keras
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import JitteredResize, RandomFlip
+        >>> def example(height, width):  # an image with one box
+        ...     return {"images": np.zeros((height, width, 3), "float32"),
+        ...             "bounding_boxes": {"boxes": np.array([[10.0, 10.0, 20.0, 20.0]]),
+        ...                                "classes": np.array([1.0])}}
+        >>> train_ds = tf.data.Dataset.from_generator(
+        ...     lambda: (example(h, w) for h, w in [(300, 400), (500, 375), (200, 200)]),
+        ...     output_signature={
+        ...         "images": tf.TensorSpec([None, None, 3], tf.float32),
+        ...         "bounding_boxes": {"boxes": tf.TensorSpec([None, 4], tf.float64),
+        ...                            "classes": tf.TensorSpec([None], tf.float64)}})
         >>> augmenter = keras.Sequential([
         ...     RandomFlip(mode="horizontal", bounding_box_format="xywh"),
         ...     JitteredResize(target_size=(640, 640), scale_factor=(0.75, 1.3),
         ...                    bounding_box_format="xywh"),
         ... ])
         >>> train_ds = train_ds.ragged_batch(4).map(augmenter, num_parallel_calls=tf.data.AUTOTUNE)
+        >>> batch = next(iter(train_ds))
+        >>> tuple(batch["images"].shape), batch["bounding_boxes"]["boxes"].shape.as_list()
+        ((3, 640, 640, 3), [3, None, 4])
     """
 
     def __init__(
@@ -80,17 +98,22 @@ class JitteredResize(WindowLayer):
         self.target_size = self.output_size
         self.scale_factor = parse_range(scale_factor, "scale_factor", self._caller(), single=None)
         if self.scale_factor[0] <= 0:
-            raise ValueError(
-                f"{self._caller()} got scale_factor={scale_factor!r}; scales must be "
-                "positive, e.g. scale_factor=(0.75, 1.3)."
+            checks.fail(
+                self._caller(),
+                "scale_factor",
+                scale_factor,
+                "a (low, high) pair of positive scales",
+                "e.g. scale_factor=(0.75, 1.3)",
             )
         crop_size = self.target_size if crop_size is None else crop_size
         self.crop_size = check_size(crop_size, "crop_size", self._caller())
         if any(c > t for c, t in zip(self.crop_size, self.target_size)):
-            raise ValueError(
-                f"{self._caller()} got crop_size={crop_size!r} larger than "
-                f"target_size={self.target_size!r}; the crop is padded to target_size, "
-                "so it must fit in it."
+            checks.fail(
+                self._caller(),
+                "crop_size",
+                crop_size,
+                f"a crop that fits in target_size={self.target_size!r}, which it is padded to",
+                "pass a smaller crop_size, or leave it None for target_size",
             )
 
     def get_random_transformation(self, batch_size, heights, widths):

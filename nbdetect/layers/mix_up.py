@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from nbdetect.layers.base import AugmentationLayer, image_sizes, per_box_keys
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -37,8 +37,20 @@ class MixUp(AugmentationLayer):
         the input is returned unchanged.
 
     Example:
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import MixUp
+        >>> examples = {  # 8 images of 32 x 32 with one box each
+        ...     "images": np.zeros((8, 32, 32, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.tile([[[1.0, 1.0, 9.0, 9.0]]], (8, 1, 1)),
+        ...                        "classes": np.ones((8, 1))},
+        ... }
         >>> mix_up = MixUp(alpha=0.8, bounding_box_format="xyxy")
+        >>> train_ds = tf.data.Dataset.from_tensor_slices(examples)
         >>> train_ds = train_ds.ragged_batch(8).map(mix_up)
+        >>> batch = next(iter(train_ds))  # each image lists its boxes and its partner's
+        >>> tuple(batch["bounding_boxes"]["boxes"].shape)
+        (8, 2, 4)
     """
 
     _needs_batch = True
@@ -51,9 +63,9 @@ class MixUp(AugmentationLayer):
         **kwargs: Any,
     ):
         super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
-        if not alpha > 0:
-            raise ValueError(f"{self._caller()} got alpha={alpha!r}; alpha must be positive.")
-        self.alpha = float(alpha)
+        self.alpha = checks.number(
+            alpha, "alpha", type(self).__name__, 0, low_inclusive=False, fix="e.g. alpha=0.2"
+        )
 
     def augment(self, images, bounding_boxes):
         """Blend images with partners; append the partners' boxes."""

@@ -14,7 +14,7 @@ from nbdetect.layers.base import (
     parse_range,
     per_box_keys,
 )
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -47,8 +47,20 @@ class Mosaic(AugmentationLayer):
         boxes: `[B, 4 * N, 4]`). With `training=False` the input is returned unchanged.
 
     Example:
-        >>> mosaic = Mosaic(bounding_box_format="xywh", target_size=(640, 640))
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import Mosaic
+        >>> examples = {  # 8 images of 100 x 120 with one box each
+        ...     "images": np.zeros((8, 100, 120, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.tile([[[10.0, 10.0, 30.0, 20.0]]], (8, 1, 1)),
+        ...                        "classes": np.ones((8, 1))},
+        ... }
+        >>> mosaic = Mosaic(bounding_box_format="xywh", target_size=(64, 64))
+        >>> train_ds = tf.data.Dataset.from_tensor_slices(examples)
         >>> train_ds = train_ds.ragged_batch(8).map(mosaic)
+        >>> batch = next(iter(train_ds))  # each image gets the boxes of its 4 sources
+        >>> tuple(batch["images"].shape), tuple(batch["bounding_boxes"]["boxes"].shape)
+        ((8, 64, 64, 3), (8, 4, 4))
     """
 
     _needs_batch = True
@@ -68,7 +80,7 @@ class Mosaic(AugmentationLayer):
             None if target_size is None else check_size(target_size, "target_size", self._caller())
         )
         self.output_size = self.target_size
-        self.fill_value = float(fill_value)
+        self.fill_value = checks.number(fill_value, "fill_value", type(self).__name__)
 
     def augment(self, images, bounding_boxes):
         """Tile each image with three random partners; gather their boxes."""

@@ -33,9 +33,16 @@ class NMSCandidates:
         max_detections_per_class: as `MultiClassNonMaxSuppression` (100 by default).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.layers import NMSCandidates
+        >>> boxes = np.array([[[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]]], "float32")
+        >>> logits = np.array([[[4.0, -4.0], [3.0, -4.0], [-4.0, 0.0]]], "float32")
         >>> sweep = NMSCandidates(boxes, logits, "xywh", from_logits=True)
-        >>> for threshold in (0.3, 0.5, 0.7):
+        >>> for threshold in (0.3, 0.7):
         ...     detections = sweep.select(iou_threshold=0.5, confidence_threshold=threshold)
+        ...     print(threshold, detections["num_detections"].tolist())
+        0.3 [2]
+        0.7 [1]
     """
 
     def __init__(
@@ -101,6 +108,7 @@ class NMSCandidates:
         _check_options(
             "NMSCandidates.select",
             iou_threshold=iou_threshold,
+            confidence_threshold=confidence_threshold,
             max_detections=max_detections,
             max_detections_per_class=self.max_detections_per_class,
             pre_nms_top_k=1,

@@ -88,6 +88,9 @@ def greedy_nms(
         order of confidence.
 
     Example:
+        >>> import numpy as np
+        >>> from keras import ops
+        >>> from nbdetect.layers.nms_ops import greedy_nms
         >>> boxes = np.array([[[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]]], "float32")
         >>> scores = np.array([[[0.9], [0.8], [0.7]]], "float32")
         >>> out = greedy_nms(boxes, scores, iou_threshold=0.5, score_threshold=0.1,
@@ -138,6 +141,9 @@ def top_candidates(
         with `K = min(pre_nms_top_k, N * C)` (`min(pre_nms_top_k, N)` class-agnostic).
 
     Example:
+        >>> import numpy as np
+        >>> from keras import ops
+        >>> from nbdetect.layers.nms_ops import top_candidates
         >>> cands = top_candidates(np.zeros((1, 3, 4)), np.ones((1, 3, 2)), pre_nms_top_k=4)
         >>> ops.convert_to_numpy(cands["classes"]).tolist()
         [[0, 0, 0, 1]]

@@ -17,7 +17,7 @@ cached model outputs (the NMS explorer widget)::
 from __future__ import annotations
 
 import functools
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import keras
@@ -26,6 +26,7 @@ from keras import ops
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format, is_relative
 from nbdetect.layers.nms_ops import DEFAULT_PRE_NMS_TOP_K, gather_rows, greedy_nms
+from nbdetect.utils import checks
 
 
 def batched_nms(
@@ -82,6 +83,9 @@ def batched_nms(
         ValueError: an unknown format, inputs of the wrong shape, or out-of-range options.
 
     Example:
+        >>> import numpy as np
+        >>> from keras import ops
+        >>> from nbdetect.layers.non_max_suppression import batched_nms
         >>> boxes = np.array([[[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]]], "float32")
         >>> scores = np.array([[[0.9, 0.1], [0.8, 0.1], [0.1, 0.7]]], "float32")
         >>> out = batched_nms(boxes, scores, "xywh", max_detections=3)
@@ -93,6 +97,7 @@ def batched_nms(
     _check_options(
         caller,
         iou_threshold=iou_threshold,
+        confidence_threshold=confidence_threshold,
         max_detections=max_detections,
         max_detections_per_class=max_detections_per_class,
         pre_nms_top_k=pre_nms_top_k,
@@ -182,6 +187,7 @@ class _NonMaxSuppressionBase(keras.layers.Layer):
         _check_options(
             caller,
             iou_threshold=iou_threshold,
+            confidence_threshold=confidence_threshold,
             max_detections=max_detections,
             max_detections_per_class=max_detections_per_class,
             pre_nms_top_k=pre_nms_top_k,
@@ -305,12 +311,21 @@ class MultiClassNonMaxSuppression(_NonMaxSuppressionBase):
         first, -1 past `num_detections`.
 
     Example:
+        >>> import numpy as np
+        >>> from keras import ops
+        >>> from nbdetect.layers import MultiClassNonMaxSuppression
+        >>> box_prediction = np.array(
+        ...     [[[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]]], "float32")  # xywh
+        >>> class_prediction = np.array(
+        ...     [[[4.0, -4.0], [3.0, -4.0], [-4.0, 2.0]]], "float32")  # logits, 2 classes
         >>> decoder = MultiClassNonMaxSuppression(
         ...     bounding_box_format="xywh", from_logits=True, iou_threshold=0.2,
         ...     confidence_threshold=0.7)
         >>> detections = decoder(box_prediction, class_prediction)
-        >>> detections["boxes"].shape
-        TensorShape([4, 100, 4])
+        >>> tuple(detections["boxes"].shape)
+        (1, 100, 4)
+        >>> ops.convert_to_numpy(detections["classes"])[0, :3].tolist()
+        [0.0, 1.0, -1.0]
     """
 
     def __init__(
@@ -377,8 +392,19 @@ class NonMaxSuppression(_NonMaxSuppressionBase):
         first, -1 past `num_detections`.
 
     Example:
+        >>> import numpy as np
+        >>> from keras import ops
+        >>> from nbdetect.layers import NonMaxSuppression
+        >>> box_prediction = np.array(
+        ...     [[[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 25, 25]]], "float32")  # xyxy
+        >>> class_prediction = np.array(
+        ...     [[[4.0, -4.0], [-4.0, 3.0], [-4.0, 2.0]]], "float32")  # logits, 2 classes
         >>> decoder = NonMaxSuppression(bounding_box_format="xyxy", from_logits=True)
         >>> detections = decoder(box_prediction, class_prediction)
+        >>> ops.convert_to_numpy(detections["num_detections"]).tolist()  # box 1 suppressed
+        [2]
+        >>> ops.convert_to_numpy(detections["classes"])[0, :2].tolist()
+        [0.0, 1.0]
     """
 
     _class_agnostic = True
@@ -406,17 +432,32 @@ class NonMaxSuppression(_NonMaxSuppressionBase):
 
 
 def _check_options(caller, *, iou_threshold, max_detections, max_detections_per_class, **kw):
-    if isinstance(iou_threshold, Real) and not 0.0 <= iou_threshold <= 1.0:
-        raise ValueError(
-            f"{caller}() got iou_threshold={iou_threshold!r}; expected a number in [0, 1] "
-            "(1.0 turns suppression off)."
+    """Check NMS options in `nbdetect.utils.checks`' style; `caller` names the entry point.
+
+    Thresholds that are tensors (traced values) are left to the computation.
+    """
+    if _host_value(iou_threshold):
+        checks.number(iou_threshold, "iou_threshold", caller, 0, 1, fix="1.0 turns suppression off")
+    confidence_threshold = kw.pop("confidence_threshold", 0.5)
+    if _host_value(confidence_threshold):
+        checks.number(
+            confidence_threshold,
+            "confidence_threshold",
+            caller,
+            0,
+            1,
+            fix="it is the probability a detection must exceed (also with from_logits=True)",
         )
     counts = {"max_detections": max_detections, **kw}
     if max_detections_per_class is not None:
         counts["max_detections_per_class"] = max_detections_per_class
     for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"{caller}() got {name}={value!r}; expected a positive integer.")
+        checks.whole_number(value, name, caller, minimum=1)
+
+
+def _host_value(value: Any) -> bool:
+    """True for a Python or numpy number, or anything else that is not a tensor."""
+    return isinstance(value, Real) or not hasattr(value, "dtype")
 
 
 def _check_shapes(caller, boxes, scores):

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from nbdetect.layers.window import WindowLayer, crop_window
+from nbdetect.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -35,8 +36,17 @@ class RandomCrop(WindowLayer):
         `[B, height, width, C]` (or `[height, width, C]`).
 
     Example:
-        >>> crop = RandomCrop(320, 320, bounding_box_format="xyxy")
-        >>> out = crop({"images": images, "bounding_boxes": boxes})
+        >>> import numpy as np
+        >>> from nbdetect.layers import RandomCrop
+        >>> example = {  # one 40 x 60 image with one box
+        ...     "images": np.zeros((40, 60, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[10.0, 10.0, 30.0, 20.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
+        >>> crop = RandomCrop(32, 32, bounding_box_format="xyxy")
+        >>> out = crop(example, training=False)  # the centred window: 4 px down, 14 px in
+        >>> tuple(out["images"].shape), out["bounding_boxes"]["boxes"].numpy().tolist()
+        ((32, 32, 3), [[0.0, 6.0, 16.0, 16.0]])
     """
 
     def __init__(
@@ -48,6 +58,9 @@ class RandomCrop(WindowLayer):
         interpolation: str = "bilinear",
         **kwargs: Any,
     ):
+        caller = type(self).__name__
+        height = checks.whole_number(height, "height", caller)
+        width = checks.whole_number(width, "width", caller)
         super().__init__(
             (height, width),
             interpolation=interpolation,

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from nbdetect.layers.base import parse_range
 from nbdetect.layers.window import WindowLayer, window
+from nbdetect.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -36,9 +37,18 @@ class RandomCropAndResize(WindowLayer):
         `[B, *target_size, C]` (or `[*target_size, C]`).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.layers import RandomCropAndResize
+        >>> example = {  # one 40 x 60 image with one box
+        ...     "images": np.zeros((40, 60, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[10.0, 10.0, 30.0, 20.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
         >>> layer = RandomCropAndResize((224, 224), crop_area_factor=(0.3, 1.0),
         ...                             aspect_ratio_factor=(3 / 4, 4 / 3),
         ...                             bounding_box_format="xyxy")
+        >>> tuple(layer(example)["images"].shape)
+        (224, 224, 3)
     """
 
     def __init__(
@@ -65,12 +75,14 @@ class RandomCropAndResize(WindowLayer):
         self.aspect_ratio_factor = parse_range(
             aspect_ratio_factor, "aspect_ratio_factor", self._caller(), single=None
         )
-        if self.crop_area_factor[0] <= 0 or self.aspect_ratio_factor[0] <= 0:
-            raise ValueError(
-                f"{self._caller()} got crop_area_factor={crop_area_factor!r} and "
-                f"aspect_ratio_factor={aspect_ratio_factor!r}; both need positive values, "
-                "e.g. crop_area_factor=(0.3, 1.0), aspect_ratio_factor=(0.75, 1.33)."
-            )
+        for name, value, given, example in (
+            ("crop_area_factor", self.crop_area_factor, crop_area_factor, "(0.3, 1.0)"),
+            ("aspect_ratio_factor", self.aspect_ratio_factor, aspect_ratio_factor, "(0.75, 1.33)"),
+        ):
+            if value[0] <= 0:
+                checks.fail(
+                    self._caller(), name, given, "positive values", f"e.g. {name}={example}"
+                )
 
     def get_random_transformation(self, batch_size, heights, widths):
         """Per image: a region of random area, aspect ratio and position."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from nbdetect.layers.base import AugmentationLayer, check_choice
+from nbdetect.utils import checks
 
 MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
@@ -39,8 +39,19 @@ class RandomFlip(AugmentationLayer):
         ragged or dense, batched or one example; or images alone.
 
     Example:
-        >>> flip = RandomFlip(mode="horizontal", bounding_box_format="xywh")
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import RandomFlip
+        >>> flip = RandomFlip(mode="horizontal", rate=1.0, bounding_box_format="xywh")
+        >>> example = {
+        ...     "images": np.zeros((20, 30, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[2.0, 4.0, 10.0, 6.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
+        >>> train_ds = tf.data.Dataset.from_tensors(example).repeat(2)
         >>> train_ds = train_ds.map(flip, num_parallel_calls=tf.data.AUTOTUNE)
+        >>> next(iter(train_ds))["bounding_boxes"]["boxes"].numpy().tolist()
+        [[18.0, 4.0, 10.0, 6.0]]
     """
 
     def __init__(
@@ -53,11 +64,9 @@ class RandomFlip(AugmentationLayer):
     ):
         super().__init__(bounding_box_format=bounding_box_format, seed=seed, **kwargs)
         self.mode = check_choice(mode, "mode", MODES, self._caller())
-        if not isinstance(rate, Real) or not 0.0 <= rate <= 1.0:
-            raise ValueError(
-                f"{self._caller()} got rate={rate!r}; expected a probability in [0, 1]."
-            )
-        self.rate = float(rate)
+        self.rate = checks.number(
+            rate, "rate", self._caller(), 0, 1, fix="rate is the probability of each flip"
+        )
 
     def get_random_transformation(self, batch_size, heights, widths):
         """Whether each image is flipped: `"horizontal"` and `"vertical"`, bool `[B]`."""

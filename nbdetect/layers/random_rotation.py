@@ -39,8 +39,19 @@ class RandomRotation(AffineLayer):
         image keeps its size.
 
     Example:
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import RandomRotation
+        >>> example = {  # one 40 x 60 image with one box
+        ...     "images": np.zeros((40, 60, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[20.0, 10.0, 10.0, 10.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
         >>> rotate = RandomRotation(0.05, bounding_box_format="xywh")
+        >>> train_ds = tf.data.Dataset.from_tensors(example).repeat(4)
         >>> train_ds = train_ds.map(rotate, num_parallel_calls=tf.data.AUTOTUNE)
+        >>> [tuple(x["images"].shape) for x in train_ds.take(1)]
+        [(40, 60, 3)]
     """
 
     def __init__(

@@ -44,8 +44,17 @@ class RandomShear(AffineLayer):
         image keeps its size.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.layers import RandomShear
+        >>> example = {  # one 40 x 60 image with one box
+        ...     "images": np.zeros((40, 60, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[10.0, 10.0, 30.0, 20.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
         >>> shear = RandomShear(x_factor=0.2, y_factor=0.2, bounding_box_format="xyxy")
-        >>> out = shear({"images": images, "bounding_boxes": boxes})
+        >>> out = shear(example)
+        >>> tuple(out["images"].shape), tuple(out["bounding_boxes"]["boxes"].shape)
+        ((40, 60, 3), (1, 4))
     """
 
     def __init__(

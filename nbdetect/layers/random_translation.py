@@ -40,8 +40,17 @@ class RandomTranslation(AffineLayer):
         image keeps its size.
 
     Example:
-        >>> shift = RandomTranslation(0.1, 0.1, bounding_box_format="xyxy")
-        >>> out = shift({"images": images, "bounding_boxes": boxes})
+        >>> import numpy as np
+        >>> from nbdetect.layers import RandomTranslation
+        >>> example = {  # one 40 x 60 image with one box
+        ...     "images": np.zeros((40, 60, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[10.0, 10.0, 30.0, 20.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
+        >>> shift = RandomTranslation((0.1, 0.1), (-0.1, -0.1), bounding_box_format="xyxy")
+        >>> out = shift(example)  # 4 px down, 6 px left
+        >>> out["bounding_boxes"]["boxes"].numpy().tolist()
+        [[4.0, 14.0, 24.0, 24.0]]
     """
 
     def __init__(

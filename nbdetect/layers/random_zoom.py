@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from nbdetect.layers.affine import AffineLayer, about_center, matrices
 from nbdetect.layers.base import parse_range
+from nbdetect.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -40,8 +41,17 @@ class RandomZoom(AffineLayer):
         image keeps its size.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.layers import RandomZoom
+        >>> example = {  # one 40 x 60 image with one box
+        ...     "images": np.zeros((40, 60, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[10.0, 10.0, 30.0, 20.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
         >>> zoom = RandomZoom((-0.2, 0.3), bounding_box_format="xyxy")
-        >>> out = zoom({"images": images, "bounding_boxes": boxes})
+        >>> out = zoom(example)
+        >>> tuple(out["images"].shape)
+        (40, 60, 3)
     """
 
     def __init__(
@@ -73,9 +83,12 @@ class RandomZoom(AffineLayer):
     def _parse(value, name, caller):
         low, high = parse_range(value, name, caller)
         if low <= -1:
-            raise ValueError(
-                f"{caller} got {name}={value!r}; zoom factors must be above -1 "
-                "(-1 would zoom in infinitely), e.g. (-0.3, 0.3)."
+            checks.fail(
+                caller,
+                name,
+                value,
+                "zoom factors above -1 (-1 would zoom in infinitely)",
+                f"e.g. {name}=(-0.3, 0.3)",
             )
         return low, high
 

@@ -13,6 +13,7 @@ from nbdetect.layers.window import (
     fit_window,
     stretch_window,
 )
+from nbdetect.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -49,10 +50,22 @@ class Resizing(WindowLayer):
         or images alone) to `[B, height, width, C]` images.
 
     Example:
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> from nbdetect.layers import Resizing
+        >>> example = {  # one 160 x 320 image with one box
+        ...     "images": np.zeros((160, 320, 3), "float32"),
+        ...     "bounding_boxes": {"boxes": np.array([[48.0, 32.0, 96.0, 64.0]]),
+        ...                        "classes": np.array([1.0])},
+        ... }
         >>> inference_resizing = Resizing(
         ...     640, 640, pad_to_aspect_ratio=True, bounding_box_format="xywh"
         ... )
+        >>> eval_ds = tf.data.Dataset.from_tensors(example)
         >>> eval_ds = eval_ds.map(inference_resizing, num_parallel_calls=tf.data.AUTOTUNE)
+        >>> out = next(iter(eval_ds))  # scaled by 2, padded at the bottom
+        >>> tuple(out["images"].shape), out["bounding_boxes"]["boxes"].numpy().tolist()
+        ((640, 640, 3), [[96.0, 64.0, 192.0, 128.0]])
     """
 
     def __init__(
@@ -66,6 +79,9 @@ class Resizing(WindowLayer):
         fill_value: float = 0.0,
         **kwargs: Any,
     ):
+        caller = type(self).__name__
+        height = checks.whole_number(height, "height", caller)
+        width = checks.whole_number(width, "width", caller)
         super().__init__(
             (height, width),
             interpolation=interpolation,
@@ -74,9 +90,12 @@ class Resizing(WindowLayer):
             **kwargs,
         )
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
-            raise ValueError(
-                f"{self._caller()} got crop_to_aspect_ratio=True and "
-                "pad_to_aspect_ratio=True; pass at most one of them."
+            checks.fail(
+                self._caller(),
+                "crop_to_aspect_ratio",
+                crop_to_aspect_ratio,
+                "False when pad_to_aspect_ratio=True: at most one of them may be set",
+                "keep the aspect ratio by cropping or by padding, not both",
             )
         self.height, self.width = self.output_size
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)

@@ -15,6 +15,7 @@ from typing import Any
 import tensorflow as tf
 
 from nbdetect.layers.base import INTERPOLATIONS, AugmentationLayer, check_choice, check_size
+from nbdetect.utils import checks
 
 WINDOW_KEYS = ("y0", "x0", "y1", "x1", "height", "width")
 
@@ -49,7 +50,7 @@ class WindowLayer(AugmentationLayer):
         self.interpolation = check_choice(
             interpolation, "interpolation", INTERPOLATIONS, self._caller()
         )
-        self.fill_value = float(fill_value)
+        self.fill_value = checks.number(fill_value, "fill_value", type(self).__name__)
 
     def transform_image(self, image, transformation):
         """Crop one image `[h, w, C]` to its window, resize it and pad it."""

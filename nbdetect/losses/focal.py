@@ -45,6 +45,8 @@ class FocalLoss(keras.losses.Loss):
         The loss per element of `[...]`, reduced by `reduction`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.losses import FocalLoss
         >>> loss = FocalLoss(from_logits=True, reduction="sum")
         >>> y_true = np.eye(3)[[0, 2]][None]            # [1, 2 anchors, 3 classes]
         >>> y_pred = np.array([[[4.0, -4, -4], [-4, -4, 0]]])

@@ -132,6 +132,8 @@ class GIoULoss(_PairedBoxLoss):
         The loss per box pair `[...]`, in `[0, 2]`, reduced by `reduction`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.losses import GIoULoss
         >>> loss = GIoULoss("xyxy", reduction="none")
         >>> loss(np.array([[0.0, 0, 2, 2]]), np.array([[1.0, 0, 3, 2]]))  # 1 - 1/3
         <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.6666666], dtype=float32)>
@@ -167,6 +169,8 @@ class CIoULoss(_PairedBoxLoss):
         The loss per box pair `[...]`, reduced by `reduction`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.losses import CIoULoss
         >>> loss = CIoULoss("xywh", reduction="none")
         >>> loss(np.array([[0.0, 0, 2, 2]]), np.array([[0.0, 0, 2, 2]]))
         <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.], dtype=float32)>

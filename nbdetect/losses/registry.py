@@ -38,6 +38,7 @@ def get(identifier: Any, **kwargs: Any) -> keras.losses.Loss:
             IoU loss without `bounding_box_format`.
 
     Example:
+        >>> from nbdetect.losses import get
         >>> get("focal", from_logits=True, reduction="sum")
         <nbdetect.losses.focal.FocalLoss object at ...>
         >>> get("GIoU", bounding_box_format="xywh").bounding_box_format

@@ -32,6 +32,8 @@ class SmoothL1Loss(keras.losses.Loss):
         The loss per element of `[...]`, reduced by `reduction`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.losses import SmoothL1Loss
         >>> loss = SmoothL1Loss(l1_cutoff=1.0, reduction="none")
         >>> loss(np.zeros((1, 4)), np.array([[0.5, -2.0, 0.0, 0.0]]))  # 0.125 + 1.5
         <tf.Tensor: shape=(1,), dtype=float32, numpy=array([1.625], dtype=float32)>

@@ -13,7 +13,7 @@ import numpy as np
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
 from nbdetect.metrics.coco_params import METRIC_NAMES
 from nbdetect.metrics.coco_result import COCOResult
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 # The entries of y_true / y_pred the evaluator reads; anything else stays on the device.
 _KEYS = ("boxes", "classes", "labels", "confidence", "num_detections", "areas", "iscrowd")
@@ -54,15 +54,27 @@ class BoxCOCOMetrics(keras.metrics.Metric):
             formats unless `update_state()` gets `images`.
         dtype: dtype of the returned scalars (default Keras' float32; pass "float64"
             for the exact values).
+        num_classes: when given, class ids outside `0 .. num_classes - 1` (other than -1
+            padding) are an error instead of a class of their own. A detector's
+            `compile(metrics=[...])` sets it to the model's `num_classes` when unset.
 
     Example:
+        >>> import keras
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> from nbdetect.metrics import BoxCOCOMetrics
+        >>> _, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=2, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(class_names))  # a small RetinaNet
         >>> coco_metrics = BoxCOCOMetrics(bounding_box_format="xywh", evaluate_freq=20)
-        >>> model.compile(optimizer=optimizer, metrics=[coco_metrics])  # a detector
-        >>> model.evaluate(eval_ds, verbose=0)
+        >>> model.compile(optimizer="adam", classification_loss="focal", box_loss="smoothl1",
+        ...               metrics=[coco_metrics], run_eagerly=True)
+        >>> logs = model.evaluate(eval_ds, verbose=0)
         >>> result = coco_metrics.result(force=True)
-        >>> float(result["MaP"])
-        0.38
+        >>> float(result["MaP"])  # untrained
+        0.0
         >>> print(coco_metrics.coco_result)  # per-class AP and the table
+        COCO box metrics: 4 images, ... classes
+        ...
     """
 
     def __init__(
@@ -73,6 +85,7 @@ class BoxCOCOMetrics(keras.metrics.Metric):
         class_ids: Iterable[int] | None = None,
         image_shape: Any = None,
         dtype: str | None = None,
+        num_classes: int | None = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype)
         if not evaluate_freq or evaluate_freq < 1:
@@ -81,7 +94,9 @@ class BoxCOCOMetrics(keras.metrics.Metric):
                 "number of updates between evaluations (e.g. 20, or 1e9 to evaluate only "
                 "on result(force=True))."
             )
-        self.evaluator = COCOEvaluator(bounding_box_format, class_ids, image_shape)
+        self.evaluator = COCOEvaluator(
+            bounding_box_format, class_ids, image_shape, num_classes=num_classes
+        )
         self.bounding_box_format = self.evaluator.bounding_box_format
         self.evaluate_freq = evaluate_freq
         ids = self.evaluator.class_ids
@@ -92,6 +107,17 @@ class BoxCOCOMetrics(keras.metrics.Metric):
         self._cached = np.zeros(len(METRIC_NAMES))
         self._step_values = None
         self._warned_sample_weight = False
+
+    @property
+    def num_classes(self) -> int | None:
+        """Class ids must be below this (besides -1 padding); `None`: any whole id >= 0."""
+        return self.evaluator.num_classes
+
+    @num_classes.setter
+    def num_classes(self, value: int | None) -> None:
+        self.evaluator.num_classes = checks.whole_number(
+            value, "num_classes", "BoxCOCOMetrics", none_ok=True
+        )
 
     def reset_state(self) -> None:
         """Drop every accumulated batch and the cached result."""
@@ -197,6 +223,7 @@ class BoxCOCOMetrics(keras.metrics.Metric):
             "class_ids": self.class_ids,
             "image_shape": None if self.image_shape is None else list(self.image_shape),
             "dtype": self.dtype,
+            "num_classes": self.num_classes,
         }
 
 

@@ -17,6 +17,7 @@ from nbdetect.metrics.coco_inputs import (
     parse_ground_truth,
 )
 from nbdetect.metrics.coco_result import COCOResult
+from nbdetect.utils import checks
 
 BACKENDS = ("numpy", "pycocotools")
 
@@ -47,15 +48,26 @@ class COCOEvaluator:
         backend: `"numpy"` (default) or `"pycocotools"`, which runs pycocotools itself on
             the same data (slow; for users who want the reference implementation).
         class_mapping: optional `{class_id: name}`, used when printing the result.
+        num_classes: when given, `update()` refuses class ids outside `0 .. num_classes - 1`
+            (and -1 padding) in truth and predictions instead of evaluating them as
+            classes of their own.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> from nbdetect.metrics import COCOEvaluator
+        >>> _, eval_ds, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=2, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(class_names))  # untrained: mAP 0
         >>> evaluator = COCOEvaluator(bounding_box_format="xywh")
         >>> for images, y_true in eval_ds:
         ...     evaluator.update(y_true, model.predict(images, verbose=0))
         >>> result = evaluator.compute()
         >>> result["MaP"]
-        0.412
+        0.0
         >>> print(result)  # the 12 numbers and per-class AP as a table
+        COCO box metrics: 4 images, ... classes
+        ...
     """
 
     def __init__(
@@ -65,7 +77,11 @@ class COCOEvaluator:
         image_shape: Any = None,
         backend: str = "numpy",
         class_mapping: Mapping[int, str] | None = None,
+        num_classes: int | None = None,
     ) -> None:
+        self.num_classes = checks.whole_number(
+            num_classes, "num_classes", "COCOEvaluator", none_ok=True
+        )
         self.bounding_box_format = check_format(
             bounding_box_format, "bounding_box_format", "COCOEvaluator"
         )
@@ -111,13 +127,16 @@ class COCOEvaluator:
         Raises:
             ValueError: malformed input: different batch sizes in `y_true` and `y_pred`,
                 missing keys or `"confidence"`, NaN coordinates or scores, boxes with
-                negative width or height, relative boxes without an image size.
+                negative width or height, relative boxes without an image size, class ids
+                that are not whole numbers, negative (other than -1 padding) or, with
+                `num_classes`, too large.
         """
         if images is None and image_shape is None:
             image_shape = self.image_shape
         fmt = self.bounding_box_format
-        truth, num_true = parse_ground_truth(y_true, fmt, self._num_images, images, image_shape)
-        detections, num_pred = parse_detections(y_pred, fmt, self._num_images, images, image_shape)
+        first, count = self._num_images, self.num_classes
+        truth, num_true = parse_ground_truth(y_true, fmt, first, images, image_shape, count)
+        detections, num_pred = parse_detections(y_pred, fmt, first, images, image_shape, count)
         if num_true != num_pred:
             raise ValueError(
                 f"COCOEvaluator.update() got y_true for {num_true} images but y_pred for "

@@ -24,7 +24,7 @@ from nbdetect.bounding_box import convert_format, to_dense, validate_format
 from nbdetect.bounding_box.formats import is_relative
 from nbdetect.bounding_box.image_size import image_size
 from nbdetect.metrics.coco_arrays import Detections, GroundTruth
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 
 def parse_ground_truth(
@@ -33,6 +33,7 @@ def parse_ground_truth(
     first_image: int = 0,
     images: Any = None,
     image_shape: Any = None,
+    num_classes: int | None = None,
 ) -> tuple[dict, int]:
     """Flatten and check one batch of ground truth, without converting its boxes yet.
 
@@ -45,11 +46,12 @@ def parse_ground_truth(
         first_image: the id given to the batch's first image.
         images: the batch's images, for relative formats.
         image_shape: `(height, width)` of the images, for relative formats.
+        num_classes: when given, class ids must be below it (besides -1 padding).
 
     Returns:
         The rows (numpy arrays, one entry per box), and the number of images in the batch.
     """
-    rows = _rows(y_true, "y_true", bounding_box_format, images, image_shape)
+    rows = _rows(y_true, "y_true", bounding_box_format, images, image_shape, num_classes)
     count = len(rows["boxes"])
     areas = rows.get("areas")
     # NaN marks "no area given" (given areas are checked to be finite).
@@ -66,6 +68,7 @@ def parse_detections(
     first_image: int = 0,
     images: Any = None,
     image_shape: Any = None,
+    num_classes: int | None = None,
 ) -> tuple[dict, int]:
     """Flatten and check one batch of predictions; same arguments as `parse_ground_truth`."""
     if isinstance(y_pred, dict) and "confidence" not in y_pred:
@@ -75,7 +78,7 @@ def parse_detections(
             "{'boxes': ..., 'classes': ..., 'confidence': ...} (what a detector's "
             "predict() returns), with one confidence per box."
         )
-    rows = _rows(y_pred, "y_pred", bounding_box_format, images, image_shape)
+    rows = _rows(y_pred, "y_pred", bounding_box_format, images, image_shape, num_classes)
     scores = _finite(rows.pop("confidence"), "y_pred['confidence']", rows)
     rows.update(image=rows["image"] + first_image, scores=scores)
     return rows, rows.pop("num_images")
@@ -129,7 +132,7 @@ _CALLER = "COCOEvaluator.update"
 _PER_BOX = ("confidence", "areas", "iscrowd")
 
 
-def _rows(bounding_boxes, name, bounding_box_format, images, image_shape) -> dict:
+def _rows(bounding_boxes, name, bounding_box_format, images, image_shape, num_classes) -> dict:
     if isinstance(bounding_boxes, dict) and _is_sequence(bounding_boxes.get("boxes")):
         bounding_boxes = _from_lists(bounding_boxes)
     info = validate_format(bounding_boxes, variable_name=name)
@@ -151,7 +154,7 @@ def _rows(bounding_boxes, name, bounding_box_format, images, image_shape) -> dic
         rows = _ragged_rows(bounding_boxes, key, bounding_box_format, images, image_shape)
     else:
         rows = _dense_rows(bounding_boxes, key, info, bounding_box_format, images, image_shape)
-    _check_rows(rows, name, bounding_box_format)
+    _check_rows(rows, name, bounding_box_format, key, num_classes)
     return rows
 
 
@@ -262,17 +265,11 @@ def _flat_values(value) -> np.ndarray:
     )
 
 
-def _check_rows(rows: dict, name: str, bounding_box_format: str) -> None:
+def _check_rows(rows: dict, name: str, bounding_box_format: str, key: str, num_classes) -> None:
     classes = rows["classes"]
-    if np.issubdtype(classes.dtype, np.floating):
-        bad = ~np.isfinite(classes) | (classes != np.round(classes))
-        if bad.any():
-            raise ValueError(
-                f"{_CALLER}() got non-integer class ids in {name} "
-                f"({int(bad.sum())} boxes, e.g. {classes[bad][0]!r} in image "
-                f"{rows['image'][bad][0]}); class ids must be whole numbers, with -1 for "
-                "padding."
-            )
+    # Padding (-1) is already dropped; any other negative, fractional or too large id
+    # would be evaluated as a class of its own: a silently wrong mAP.
+    checks.class_ids(classes, num_classes, _CALLER, f"{name}['{key}']")
     rows["classes"] = classes.astype(np.int64)
     boxes = rows["boxes"]
     not_finite = ~np.isfinite(boxes).all(axis=1)

@@ -61,10 +61,29 @@ class COCOResult(Mapping):
         stats: `[12]` the summary numbers as float64, in the order of `METRIC_NAMES`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.metrics import COCOEvaluator
+        >>> evaluator = COCOEvaluator(bounding_box_format="xywh")
+        >>> y_true = {"boxes": np.array([[[10.0, 10, 20, 20], [50, 50, 10, 10]]]),
+        ...           "classes": np.array([[3.0, 1.0]])}
+        >>> y_pred = {"boxes": np.array([[[10.0, 10, 20, 20], [0, 0, 5, 5]]]),
+        ...           "classes": np.array([[3.0, 1.0]]), "confidence": np.array([[0.9, 0.8]])}
+        >>> evaluator.update(y_true, y_pred)
         >>> result = evaluator.compute()
-        >>> result["MaP"], result.per_class_ap[3]
-        (0.412, 0.57)
+        >>> round(result["MaP"], 3), round(result.per_class_ap[3], 3)
+        (0.5, 1.0)
         >>> print(result)  # a table
+        COCO box metrics: 1 images, 2 classes
+        ------------------------------------
+        MaP                         : 0.5000
+        MaP@[IoU=50]                : 0.5000
+        ...
+        <BLANKLINE>
+        class   AP       AP50     recall
+        1       0.0000   0.0000   0.0000
+        3       1.0000   1.0000   1.0000
+        <BLANKLINE>
+        n/a: no ground truth in that range (pycocotools reports -1)
     """
 
     def __init__(

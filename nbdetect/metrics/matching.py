@@ -70,6 +70,7 @@ def match_detections(
         ValueError: an unknown format or arrays whose lengths disagree.
 
     Example:
+        >>> from nbdetect.metrics.matching import match_detections
         >>> m = match_detections([[0, 0, 10, 10]], [1], [[1, 0, 10, 10], [50, 50, 5, 5]],
         ...                      [1, 1], [0.9, 0.8], "xywh")
         >>> m.detection_match.tolist(), m.truth_match.tolist()

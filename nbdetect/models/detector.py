@@ -17,12 +17,15 @@ boxes and scores a model's non-max suppression receives — taken from the model
 decoding code, so they are exactly what its `predict` would select among — and re-runs
 only the selection, with nbdetect's NMS, at any settings.
 
-Example:
-    >>> import keras_hub
-    >>> model = keras_hub.models.ObjectDetector.from_preset("dfine_nano_coco")
-    >>> detector = as_detector(model, bounding_box_format="xywh")
-    >>> detections = detector.predict(photo[None])  # boxes in the photo's pixels, xywh
-    >>> detections["boxes"].shape, detections["classes"].shape
+Example (the preset is downloaded on first use, so this needs internet):
+    >>> import numpy as np
+    >>> import keras_hub  # doctest: +SKIP
+    >>> from nbdetect.models import as_detector
+    >>> photo = np.zeros((480, 640, 3))
+    >>> model = keras_hub.models.ObjectDetector.from_preset("dfine_nano_coco")  # doctest: +SKIP
+    >>> detector = as_detector(model, bounding_box_format="xywh")  # doctest: +SKIP
+    >>> detections = detector.predict(photo[None])  # doctest: +SKIP
+    >>> detections["boxes"].shape, detections["classes"].shape  # doctest: +SKIP
     ((1, 300, 4), (1, 300))
 """
 
@@ -74,8 +77,14 @@ def as_detector(
             `bounding_box_format`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.demo import build_demo_model
+        >>> from nbdetect.models import as_detector
+        >>> model = build_demo_model(num_classes=3)  # a small RetinaNet, random weights
         >>> detector = as_detector(model, "xyxy")
-        >>> detector.predict(images)["boxes"]  # [B, max_detections, 4] in xyxy
+        >>> images = np.zeros((2, 64, 64, 3))
+        >>> detector.predict(images)["boxes"].shape  # [B, max_detections, 4] in xyxy
+        (2, 100, 4)
     """
     if isinstance(model, Detector):
         same_format = bounding_box_format is None or (

@@ -54,8 +54,15 @@ def load_detector(
             how to download it elsewhere and load the folder.
 
     Example:
-        >>> detector = load_detector("dfine_nano_coco", bounding_box_format="xywh")
-        >>> NMSExplorer(detector, photos)  # photos: [B, H, W, 3], 0-255, any size
+        The preset is downloaded on first use, so this needs internet:
+
+        >>> import numpy as np
+        >>> from nbdetect.models import load_detector
+        >>> from nbdetect.widgets import NMSExplorer
+        >>> photos = np.zeros((2, 480, 640, 3))  # [B, H, W, 3], 0-255, any size
+        >>> detector = load_detector(  # doctest: +SKIP
+        ...     "dfine_nano_coco", bounding_box_format="xywh")
+        >>> NMSExplorer(detector, photos)  # doctest: +SKIP
     """
     try:
         import keras_hub

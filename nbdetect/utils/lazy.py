@@ -21,7 +21,16 @@ def lazy_attributes(
         The package's `__getattr__` and `__dir__`.
 
     Example:
-        >>> __getattr__, __dir__ = lazy_attributes(__name__, _MODULES, globals())
+        In a package's `__init__.py`, as `nbdetect.widgets` does:
+        `__getattr__, __dir__ = lazy_attributes(__name__, _MODULES, globals())`.
+
+        >>> from nbdetect.utils.lazy import lazy_attributes
+        >>> namespace = {}
+        >>> getattr_, dir_ = lazy_attributes("json", {"JSONDecoder": "decoder"}, namespace)
+        >>> getattr_("JSONDecoder")  # imports json.decoder now
+        <class 'json.decoder.JSONDecoder'>
+        >>> sorted(namespace), dir_()
+        (['JSONDecoder'], ['JSONDecoder'])
     """
 
     def __getattr__(name: str) -> Any:

@@ -12,11 +12,12 @@ from matplotlib import patches
 from matplotlib.figure import Figure
 
 from nbdetect.bounding_box.formats import check_format, is_relative
+from nbdetect.utils import checks
 from nbdetect.visualization import colors, labels
 from nbdetect.visualization.draw import BoxLayer, check_drawing_options, draw_on_image
 from nbdetect.visualization.image_gallery import (
     DEFAULT_DPI,
-    check_value_range,
+    check_grid_options,
     grid_shape,
     plot_image_gallery,
 )
@@ -118,14 +119,23 @@ def plot_bounding_box_gallery(
             both `legend` and `legend_handles`.
 
     Example:
-        >>> y_pred = model.predict(images)
-        >>> plot_bounding_box_gallery(images, value_range=(0, 255), bounding_box_format="xywh",
-        ...                           y_true=y_true, y_pred=y_pred, class_mapping={0: "cat"},
-        ...                           rows=2, cols=2, scale=5, font_scale=0.7, legend=True)
+        >>> import numpy as np
+        >>> from nbdetect.visualization import plot_bounding_box_gallery
+        >>> images = np.full((4, 64, 64, 3), 200.0)
+        >>> y_true = {"boxes": np.array([[[8.0, 8, 30, 20]]] * 4), "classes": np.zeros((4, 1))}
+        >>> y_pred = {"boxes": np.array([[[10.0, 9, 30, 22]]] * 4), "classes": np.zeros((4, 1)),
+        ...           "confidence": np.full((4, 1), 0.9)}  # e.g. model.predict(images)
+        >>> figure = plot_bounding_box_gallery(
+        ...     images, value_range=(0, 255), bounding_box_format="xywh",
+        ...     y_true=y_true, y_pred=y_pred, class_mapping={0: "cat"},
+        ...     rows=2, cols=2, scale=5, font_scale=0.7, legend=True, show=False)
+        >>> len(figure.axes)
+        4
     """
     caller = "plot_bounding_box_gallery"
     bounding_box_format = check_format(bounding_box_format, "bounding_box_format", caller)
-    low, high = check_value_range(value_range, caller)
+    low, high = checks.value_range(value_range, caller)
+    check_grid_options(rows, cols, scale, caller)
     text_thickness = 1 if text_thickness is None else text_thickness
     check_drawing_options(line_thickness, text_thickness, font_scale, caller)
     if legend and legend_handles:

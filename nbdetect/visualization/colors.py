@@ -26,6 +26,7 @@ def to_rgb255(color: Any, argument: str = "color") -> RGB:
         ValueError: `color` is neither three numbers in [0, 255] nor a matplotlib colour.
 
     Example:
+        >>> from nbdetect.visualization.colors import to_rgb255
         >>> to_rgb255("red"), to_rgb255((245.0, 176, 66))
         ((255, 0, 0), (245, 176, 66))
     """
@@ -56,6 +57,7 @@ def text_color_on(background: RGB) -> RGB:
     """Black or white, whichever contrasts more with `background` (WCAG contrast ratio).
 
     Example:
+        >>> from nbdetect.visualization.colors import text_color_on
         >>> text_color_on((192, 57, 43)), text_color_on((245, 176, 66))
         ((255, 255, 255), (0, 0, 0))
     """

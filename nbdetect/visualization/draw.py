@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
+from nbdetect.utils import checks
 from nbdetect.visualization import colors, labels
 from nbdetect.visualization.inputs import (
     ImageBoxes,
@@ -72,6 +73,8 @@ def draw_bounding_boxes(
             different number of images, or a bad colour, thickness or font scale.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.visualization import draw_bounding_boxes
         >>> images = np.zeros((2, 64, 64, 3), np.uint8)
         >>> boxes = {"boxes": np.array([[[8, 8, 20, 30]], [[0, 0, -1, -1]]]),
         ...          "classes": np.array([[1], [-1]])}
@@ -111,15 +114,15 @@ def check_drawing_options(
 ) -> None:
     """Raise a clear error for thicknesses that are not positive ints or a bad font scale."""
     for name, value in (("line_thickness", line_thickness), ("text_thickness", text_thickness)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(
-                f"{caller}() got {name}={value!r}; expected a whole number of pixels >= 1, e.g. 2."
-            )
-    if not isinstance(font_scale, (int, float, np.number)) or not font_scale > 0:
-        raise ValueError(
-            f"{caller}() got font_scale={font_scale!r}; expected a positive number, e.g. 0.7 "
-            "(1.0 makes text 1/16 of the image's longer side)."
-        )
+        checks.whole_number(value, name, caller, fix="pixels, e.g. 2")
+    checks.number(
+        font_scale,
+        "font_scale",
+        caller,
+        0,
+        low_inclusive=False,
+        fix="e.g. 0.7 (1.0 makes text 1/16 of the image's longer side)",
+    )
 
 
 class BoxLayer(NamedTuple):

@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 from nbdetect.visualization.inputs import as_image_list, check_channels, is_dataset
 
 # KerasCV's default resolution for saved galleries.
@@ -73,16 +73,20 @@ def plot_image_gallery(
             `scale`.
 
     Example:
-        >>> images = np.random.uniform(0, 255, (6, 32, 32, 3))
+        >>> import numpy as np
+        >>> from nbdetect.visualization import plot_image_gallery
+        >>> images = np.random.default_rng(0).uniform(0, 255, (6, 32, 32, 3))
         >>> fig = plot_image_gallery(images, value_range=(0, 255), rows=2, show=False)
         >>> len(fig.axes)
         6
+
+        >>> from nbdetect.visualization.image_gallery import grid_shape
+        >>> grid_shape(8, None, None), grid_shape(8, 1, None), grid_shape(8, 2, 2)
+        ((3, 3), (1, 8), (2, 2))
     """
     caller = "plot_image_gallery"
-    low, high = check_value_range(value_range, caller)
-    _check_scale(scale, caller)
-    _check_grid_argument(rows, "rows", caller)
-    _check_grid_argument(cols, "cols", caller)
+    low, high = checks.value_range(value_range, caller)
+    check_grid_options(rows, cols, scale, caller)
     if is_dataset(images):
         image_list = _images_from_dataset(images, rows * cols if rows and cols else None)
     else:
@@ -122,19 +126,11 @@ def plot_image_gallery(
     return None
 
 
-def check_value_range(value_range: Any, caller: str) -> tuple[float, float]:
-    """`(low, high)` as floats, or a clear error when `value_range` is not such a pair."""
-    try:
-        low, high = (float(v) for v in np.asarray(value_range, dtype=np.float64).reshape(-1))
-    except (TypeError, ValueError):
-        low = high = None
-    if low is None or not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(
-            f"{caller}() got value_range={value_range!r}; expected a pair (low, high) with "
-            "low < high: the pixel values of black and full intensity, e.g. (0, 255) for "
-            "uint8-style images or (0, 1) for images scaled to [0, 1]."
-        )
-    return low, high
+def check_grid_options(rows: Any, cols: Any, scale: Any, caller: str) -> None:
+    """Raise unless `rows`/`cols` are whole numbers >= 1 (or None) and `scale` is > 0."""
+    checks.whole_number(rows, "rows", caller, none_ok=True, fix="None fits the images")
+    checks.whole_number(cols, "cols", caller, none_ok=True, fix="None fits the images")
+    checks.number(scale, "scale", caller, 0, low_inclusive=False, fix="inches per image, e.g. 4")
 
 
 def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int, int]:
@@ -144,6 +140,7 @@ def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int
     neither, the grid is near-square, with no more rows than columns.
 
     Example:
+        >>> from nbdetect.visualization.image_gallery import grid_shape
         >>> grid_shape(8, None, None), grid_shape(8, 1, None), grid_shape(8, 2, 2)
         ((3, 3), (1, 8), (2, 2))
     """
@@ -155,24 +152,6 @@ def grid_shape(num_images: int, rows: int | None, cols: int | None) -> tuple[int
         return math.ceil(num_images / cols), cols
     cols = math.ceil(math.sqrt(num_images))
     return math.ceil(num_images / cols), cols
-
-
-def _check_grid_argument(value: Any, name: str, caller: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"{caller}() got {name}={value!r}; expected a whole number >= 1, or None to fit "
-            "the images."
-        )
-
-
-def _check_scale(scale: Any, caller: str) -> None:
-    if not isinstance(scale, (int, float, np.number)) or not scale > 0:
-        raise ValueError(
-            f"{caller}() got scale={scale!r}; expected a positive number of inches per "
-            "image, e.g. 4."
-        )
 
 
 def _images_from_dataset(dataset: Any, limit: int | None) -> list[np.ndarray]:

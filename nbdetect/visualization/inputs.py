@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nbdetect.bounding_box.validate import classes_key
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 
 class ImageBoxes(NamedTuple):
@@ -164,6 +164,7 @@ def boxes_per_image(
             None if num_detections is None else int(num_detections[i]),
             f"{caller}() got `{argument}`",
             key,
+            (caller, f"{argument}[{key!r}] of image {i}"),
         )
         result.append(image_boxes)
     return result
@@ -183,7 +184,7 @@ def _rows(value: Any, images_batched: bool, box_ndim: int) -> list:
     return list(array) if array.ndim > box_ndim else [array]
 
 
-def _image_boxes(boxes, classes, confidence, num_detections, where, key) -> ImageBoxes:
+def _image_boxes(boxes, classes, confidence, num_detections, where, key, named) -> ImageBoxes:
     boxes = np.asarray(tensors.to_numpy(boxes), dtype=np.float32)
     if boxes.size == 0:
         boxes = boxes.reshape(0, 4)
@@ -206,6 +207,9 @@ def _image_boxes(boxes, classes, confidence, num_detections, where, key) -> Imag
     keep = (classes != -1) & np.isfinite(boxes).all(-1) & np.isfinite(classes)
     if num_detections is not None:
         keep[num_detections:] = False
+    # Drawn boxes need whole, non-negative ids: 1.5 would be drawn as class 2, -3 as
+    # an unnamed class, both without a word.
+    checks.class_ids(classes[keep], None, *named)
     if confidence is not None:
         confidence = np.asarray(tensors.to_numpy(confidence), dtype=np.float32).reshape(-1)
         if len(confidence) != len(boxes):
@@ -214,6 +218,17 @@ def _image_boxes(boxes, classes, confidence, num_detections, where, key) -> Imag
                 "for one image; every box needs one score."
             )
         confidence = confidence[keep]
+        bad = ~np.isfinite(confidence)
+        if bad.any():
+            caller, argument = named
+            checks.fail(
+                caller,
+                argument.split("[")[0] + "['confidence']",
+                float(confidence[bad][0]),
+                "a finite score for every box that is not padding",
+                f"{argument.split(' of ')[-1]} has {int(bad.sum())} such score(s); drop those "
+                "boxes or mark them as padding with class -1",
+            )
     return ImageBoxes(boxes[keep], np.rint(classes[keep]).astype(np.int64), confidence)
 
 

@@ -23,6 +23,7 @@ def font_size(image_shape: Sequence[int], font_scale: float) -> int:
     """The label font size, in pixels, for an image of shape `[H, W, C]`.
 
     Example:
+        >>> from nbdetect.visualization.labels import font_size
         >>> font_size((640, 480, 3), font_scale=0.7)
         28
     """
@@ -53,6 +54,7 @@ def label_text(
         `"name"` for ground truth, `"name | 0.87"` for predictions.
 
     Example:
+        >>> from nbdetect.visualization.labels import label_text
         >>> label_text(3, 0.8712, {3: "Boat"})
         'Boat | 0.87'
     """

@@ -11,6 +11,7 @@ import numpy as np
 import traitlets
 
 from nbdetect.bounding_box.formats import check_format
+from nbdetect.utils import checks
 from nbdetect.visualization.inputs import take_images
 from nbdetect.widgets import scene
 from nbdetect.widgets.base import DetectionWidget
@@ -43,11 +44,22 @@ class AugmentationPreview(DetectionWidget):
         layer_names: the layers' names, as their checkboxes show them.
 
     Example:
+        >>> import keras
+        >>> from nbdetect import datasets, layers
+        >>> from nbdetect.widgets import AugmentationPreview
+        >>> train_ds, class_names = datasets.load_shapes(
+        ...     "train", bounding_box_format="xywh", num_examples=4, image_size=(96, 128))
         >>> augmenter = keras.Sequential([
         ...     layers.RandomFlip(mode="horizontal", bounding_box_format="xywh"),
-        ...     layers.JitteredResize((640, 640), (0.75, 1.3), bounding_box_format="xywh"),
+        ...     layers.JitteredResize((256, 256), (0.75, 1.3), bounding_box_format="xywh"),
         ... ])
-        >>> AugmentationPreview(train_ds, augmenter, bounding_box_format="xywh")
+        >>> preview = AugmentationPreview(train_ds, augmenter, bounding_box_format="xywh",
+        ...                               class_mapping=class_names, num_images=4)
+        >>> preview.layer_names
+        ['RandomFlip', 'JitteredResize']
+        >>> preview.enabled = (False, True)  # only the resize: unticks the flip, re-rolls
+        >>> preview  # the widget, as a notebook cell's last line shows it
+        <AugmentationPreview: roll 2 | layers: JitteredResize>
     """
 
     enabled = traitlets.Tuple()
@@ -68,12 +80,14 @@ class AugmentationPreview(DetectionWidget):
         caller = type(self).__name__
         self.bounding_box_format = check_format(bounding_box_format, caller=caller)
         if not callable(augmenter):
-            raise ValueError(
-                f"{caller} got augmenter={augmenter!r}; expected a layer or keras.Sequential "
-                "called on {'images', 'bounding_boxes'} batches."
+            checks.fail(
+                caller,
+                "augmenter",
+                augmenter,
+                "a layer or keras.Sequential called on {'images', 'bounding_boxes'} batches",
+                "wrap a list of layers: keras.Sequential([layer, ...])",
             )
-        if not isinstance(num_images, int) or num_images < 1:
-            raise ValueError(f"{caller} got num_images={num_images!r}; expected a number >= 1.")
+        checks.whole_number(num_images, "num_images", caller)
         self.augmenter = augmenter
         self.value_range = value_range
         self.class_mapping = class_mapping

@@ -49,9 +49,16 @@ class CanvasView:
         widget: both, the ipywidgets object to put in a layout.
 
     Example:
-        >>> view = CanvasView(Layout(rows=1, cols=2, cell_size=256))
+        >>> import numpy as np
+        >>> from nbdetect.widgets import scene
+        >>> from nbdetect.widgets.canvas_view import CanvasView
+        >>> from nbdetect.widgets.scene import BoxSet, Cell, Layout
+        >>> cells = [Cell(np.zeros((64, 64, 3), np.uint8), f"image {i}", [BoxSet(
+        ...     scene.TRUTH, np.array([[4.0, 20, 30, 40]]), np.array([1]))]) for i in range(2)]
+        >>> view = CanvasView(Layout(rows=1, cols=2, cell_size=256), class_mapping=["bg", "cat"])
         >>> view.show(cells, legend=[scene.TRUTH])
         >>> view.widget  # in a widget's layout
+        VBox(children=(MultiCanvas(...), HTML(...)))
     """
 
     def __init__(

@@ -11,6 +11,7 @@ import traitlets
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.metrics.matching import match_detections
+from nbdetect.utils import checks
 from nbdetect.visualization.image_gallery import grid_shape
 from nbdetect.visualization.inputs import boxes_per_image
 from nbdetect.visualization.labels import label_text
@@ -62,11 +63,20 @@ class DetectionGallery(DetectionWidget):
             slider); a widget that decodes itself (`NMSExplorer`) turns it off.
 
     Example:
-        >>> gallery = DetectionGallery(images, y_true, model.predict(images),
+        >>> import numpy as np
+        >>> from nbdetect.demo import build_demo_model, demo_datasets
+        >>> from nbdetect.widgets import DetectionGallery
+        >>> _, eval_ds, names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=4, train_examples=4, test_examples=4, image_size=64)
+        >>> model = build_demo_model(num_classes=len(names))  # a small RetinaNet
+        >>> images, y_true = next(iter(eval_ds))
+        >>> gallery = DetectionGallery(images, y_true, model.predict(images, verbose=0),
         ...                            bounding_box_format="xywh", class_mapping=names)
         >>> gallery  # in a notebook cell
+        <DetectionGallery: page 1 of 1 | confidence >= 0.00>
         >>> gallery.confidence_threshold = 0.5  # the slider moves, the boxes are redrawn
         >>> DetectionGallery.from_dataset(eval_ds, model, bounding_box_format="xywh")
+        <DetectionGallery: page 1 of 1 | confidence >= 0.00>
     """
 
     page = traitlets.Int(0)
@@ -96,10 +106,11 @@ class DetectionGallery(DetectionWidget):
         super().__init__()
         caller = type(self).__name__
         self.bounding_box_format = check_format(bounding_box_format, caller=caller)
-        _check_fraction(confidence_threshold, "confidence_threshold", caller)
-        _check_fraction(iou_threshold, "iou_threshold", caller)
-        if not isinstance(cell_size, int) or cell_size < 32:
-            raise ValueError(f"{caller} got cell_size={cell_size!r}; expected pixels >= 32.")
+        checks.fraction(confidence_threshold, "confidence_threshold", caller)
+        checks.fraction(iou_threshold, "iou_threshold", caller)
+        checks.whole_number(cell_size, "cell_size", caller, minimum=32, fix="pixels, e.g. 256")
+        checks.whole_number(rows, "rows", caller, none_ok=True, fix="None fits the images")
+        checks.whole_number(cols, "cols", caller, none_ok=True, fix="None fits the images")
         if _stream is None:
             examples = batch_examples(images, y_true, y_pred, value_range, caller)
             given_rows = rows
@@ -322,7 +333,7 @@ class DetectionGallery(DetectionWidget):
 
     @traitlets.validate("confidence_threshold", "iou_threshold")
     def _valid_fraction(self, proposal: dict) -> float:
-        _check_fraction(proposal["value"], proposal["trait"].name, type(self).__name__)
+        checks.fraction(proposal["value"], proposal["trait"].name, type(self).__name__)
         return float(proposal["value"])
 
     @traitlets.validate("hidden_classes")
@@ -472,8 +483,3 @@ class DetectionGallery(DetectionWidget):
 
 def _class_key(key: str) -> int:
     return int(key.split(":", 1)[1])
-
-
-def _check_fraction(value: Any, name: str, caller: str) -> None:
-    if not isinstance(value, (int, float, np.floating)) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{caller} got {name}={value!r}; expected a number in [0, 1].")

@@ -20,7 +20,10 @@ def require(module: str) -> ModuleType:
         ImportError: the package is missing; the message gives the `pip install` to run.
 
     Example:
+        >>> from nbdetect.widgets.environment import require
         >>> widgets = require("ipywidgets")
+        >>> widgets.__name__
+        'ipywidgets'
     """
     try:
         return importlib.import_module(module)

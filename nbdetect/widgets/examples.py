@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nbdetect.utils import checks
 from nbdetect.visualization.bounding_box_gallery import to_uint8_rgb
-from nbdetect.visualization.image_gallery import check_value_range
 from nbdetect.visualization.inputs import (
     ImageBoxes,
     as_image_list,
@@ -55,7 +55,7 @@ def batch_examples(
     Returns:
         One `Example` per image.
     """
-    low, high = check_value_range(value_range, caller)
+    low, high = checks.value_range(value_range, caller)
     image_list, batched = as_image_list(images, caller)
     check_channels(image_list, (1, 3), caller)
     count = len(image_list)

@@ -10,6 +10,7 @@ import numpy as np
 import traitlets
 
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
+from nbdetect.utils import checks
 from nbdetect.widgets.base import DetectionWidget
 from nbdetect.widgets.detection_gallery import DetectionGallery
 from nbdetect.widgets.scene import Cell
@@ -57,8 +58,17 @@ class NMSExplorer(DetectionWidget):
             filter the boxes per image and the mAP in the summary.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.demo import build_demo_model
+        >>> from nbdetect.widgets import NMSExplorer
+        >>> class_mapping = {0: "circle", 1: "square", 2: "triangle"}
+        >>> model = build_demo_model(num_classes=3)  # a small RetinaNet, random weights
+        >>> images = np.full((2, 64, 64, 3), 128.0)
+        >>> y_true = {"boxes": np.array([[[8.0, 8, 30, 20]], [[20, 20, 16, 16]]]),
+        ...           "classes": np.array([[0.0], [2.0]])}
         >>> explorer = NMSExplorer(model, images, y_true, class_mapping=class_mapping)
         >>> explorer  # move the sliders, then "Apply to model"
+        <NMSExplorer: iou_threshold 0.50 | confidence_threshold 0.50 | max_detections 100 | ...>
         >>> explorer.confidence_threshold = 0.3  # the same, from Python
         >>> print(explorer.code())
         import nbdetect.layers
@@ -91,11 +101,15 @@ class NMSExplorer(DetectionWidget):
         self.detector = as_detector(model, bounding_box_format)
         self.model = self.detector.model
         self.model_format = self.detector.bounding_box_format
+        checks.whole_number(max_detections_limit, "max_detections_limit", caller)
         images = tensors.to_numpy(images)
         if images.ndim != 4:
-            raise ValueError(
-                f"{caller} got images of shape {images.shape}; expected a batch "
-                "[batch, height, width, channels] of one size."
+            checks.fail(
+                caller,
+                "images",
+                images,
+                "a batch [batch, height, width, channels] of one size",
+                "for one image, add the batch axis: images[None]",
             )
         self.images = images
         self.y_true = y_true

@@ -235,6 +235,8 @@ def place_labels(
         The labels to draw, in no particular order (none overlaps another).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.widgets.scene import TRUTH, BoxSet, Cell, Layout, place_labels
         >>> cell = Cell(np.zeros((64, 64, 3), np.uint8), "", [BoxSet(
         ...     TRUTH, np.array([[4.0, 20, 30, 40]]), np.array([1]))])
         >>> place_labels([cell], Layout(1, 1, 64), ["bg", "cat"])[0].text

@@ -178,7 +178,10 @@ def test_numbers_are_formatted_for_the_table(model):
     [
         ({"visualization_data": batch()}, "bounding_box_format=None.*Pass bounding_box_format"),
         ({"validation_data": [batch()]}, "got validation_data but bounding_box_format=None"),
-        ({"update_every": -1}, r"update_every=-1; expected a whole number of epochs >= 1"),
+        (
+            {"update_every": -1},
+            r"TrainingMonitor\(\) got update_every=-1; expected a whole number >= 1. Fix: 1: ",
+        ),
         ({"update_every": 1.5}, "update_every=1.5"),
         ({"max_images": 0}, "max_images=0"),
         ({"bounding_box_format": "xyz"}, "xyz"),

@@ -94,9 +94,12 @@ def test_images_of_different_sizes_and_no_ground_truth(model):
     ("kwargs", "message"),
     [
         ({"bounding_box_format": "xyz"}, "xyz"),
-        ({"every": 0}, r"every=0; expected a whole number of epochs"),
+        (
+            {"every": 0},
+            r"VisualizeDetections\(\) got every=0; expected a whole number >= 1. Fix: a number",
+        ),
         ({"rows": -1}, "rows=-1"),
-        ({"scale": 0}, "scale=0; expected a positive number"),
+        ({"scale": 0}, "scale=0; expected a number > 0. Fix: inches per image"),
         ({"value_range": (0, 0)}, "value_range"),
         ({"data": [None]}, "got a batch of type NoneType"),
         ({"data": []}, "no images"),

@@ -109,7 +109,21 @@ UPDATE_CASES = [
         "xywh",
         with_value(truth, "classes", (0, 0), 1.5),
         predictions,
-        ["non-integer class ids", "1.5"],
+        ["COCOEvaluator.update() got y_true['classes']", "invalid class id", "1.5"],
+    ),
+    (  # -2 used to be evaluated as a class of its own
+        "negative class id other than the -1 padding",
+        "xywh",
+        with_value(truth, "classes", (1, 0), -2.0),
+        predictions,
+        ["y_true['classes']", "e.g. -2", "-1 for padding"],
+    ),
+    (
+        "negative predicted class id",
+        "xywh",
+        truth,
+        with_value(predictions, "classes", (0, 0), -3.0),
+        ["y_pred['classes']", "e.g. -3"],
     ),
     (
         "confidence with the wrong shape",
@@ -207,3 +221,55 @@ def test_padding_may_hold_anything():
     evaluator = COCOEvaluator("xywh")
     evaluator.update(y_true, y_pred)
     assert evaluator.compute()["MaP"] == pytest.approx(1.0)
+
+
+# (case, num_classes, y_true factory, y_pred factory, fragments): ids checked against the
+# number of classes, when the evaluator knows it.
+NUM_CLASSES_CASES = [
+    (
+        "truth id past num_classes",
+        2,
+        with_value(truth, "classes", (0, 0), 2.0),
+        predictions,
+        ["y_true['classes']", "e.g. 2", "[0, 2)"],
+    ),
+    (
+        "predicted id past num_classes",
+        1,
+        with_value(truth, "classes", (slice(None), 0), 0.0),
+        predictions,
+        ["y_pred['classes']", "e.g. 1", "[0, 1)"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("num_classes", "make_true", "make_pred", "fragments"),
+    [case[1:] for case in NUM_CLASSES_CASES],
+    ids=[case[0] for case in NUM_CLASSES_CASES],
+)
+def test_class_ids_are_checked_against_num_classes(num_classes, make_true, make_pred, fragments):
+    for update in (
+        COCOEvaluator("xywh", num_classes=num_classes).update,
+        BoxCOCOMetrics("xywh", evaluate_freq=1e9, num_classes=num_classes).update_state,
+    ):
+        with pytest.raises(ValueError) as error:
+            update(make_true(), make_pred())
+        for fragment in fragments:
+            assert fragment in str(error.value)
+
+
+def test_ids_below_num_classes_evaluate_as_before():
+    evaluator = COCOEvaluator("xywh", num_classes=2)
+    evaluator.update(truth(), predictions())
+    assert evaluator.compute()["MaP"] == pytest.approx(1.0)
+
+
+def test_num_classes_must_be_a_whole_number():
+    with pytest.raises(ValueError, match=r"COCOEvaluator\(\) got num_classes=0; expected a whole"):
+        COCOEvaluator("xywh", num_classes=0)
+
+
+def test_box_coco_metrics_keeps_num_classes_in_its_config():
+    metric = BoxCOCOMetrics("xywh", evaluate_freq=5, num_classes=4)
+    assert BoxCOCOMetrics.from_config(metric.get_config()).num_classes == 4

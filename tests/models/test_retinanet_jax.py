@@ -45,6 +45,15 @@ def test_empty_batch_trains_finitely():
     assert np.isfinite(history["loss"]).all()
 
 
+def test_class_ids_past_num_classes_stop_the_jitted_step():
+    # Inside jax.jit the check is a host callback; the error keeps nbdetect's message.
+    model = compiled(tiny_retinanet(num_classes=3))
+    images, targets = two_image_batch()
+    targets["classes"] = np.array([[0, 3], [-1, -1]], "float32")
+    with pytest.raises(Exception, match=r"got y\['classes'\] with 1 invalid class id.*e\.g\. 3"):
+        model.fit(images, targets, epochs=1, verbose=0)
+
+
 def test_predict_on_several_image_sizes():
     model = tiny_retinanet()
     for size in [(64, 64), (72, 100)]:

@@ -50,14 +50,16 @@ class AnchorGenerator(keras.layers.Layer):
         (as in KerasCV); `anchors(...)` returns them concatenated.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import AnchorGenerator
         >>> generator = AnchorGenerator(
         ...     "xyxy", sizes=[32, 64], scales=[1.0], aspect_ratios=[1.0], strides=[8, 16]
         ... )
         >>> anchors = generator(image_shape=(20, 30))
         >>> anchors[0].shape, anchors[1].shape  # 3 x 4 and 2 x 2 locations
         (TensorShape([12, 4]), TensorShape([4, 4]))
-        >>> anchors[0][0]  # centred on (4, 4)
-        [-12., -12., 20., 20.]
+        >>> np.asarray(anchors[0][0])  # centred on (4, 4)
+        array([-12., -12.,  20.,  20.], dtype=float32)
     """
 
     def __init__(
@@ -186,6 +188,7 @@ def default_anchor_generator(bounding_box_format: str) -> AnchorGenerator:
         The `AnchorGenerator` of the RetinaNet paper (9 anchors per location).
 
     Example:
+        >>> from nbdetect.models.retinanet import default_anchor_generator
         >>> default_anchor_generator("xywh").anchors_per_location
         9
     """

@@ -149,10 +149,16 @@ class Backbone(keras.Model):
         **kwargs: passed to `keras.Model` (`name`, `trainable`).
 
     Example:
-        >>> backbone = Backbone("resnet50", pretrained_weights="imagenet")
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import Backbone
+        >>> backbone = Backbone("mobilenet_v3_small")  # random weights: no download
         >>> features = backbone(np.zeros((1, 200, 300, 3)))
-        >>> [features[k].shape[1:3] for k in ("P3", "P4", "P5")]
+        >>> [tuple(features[k].shape[1:3]) for k in ("P3", "P4", "P5")]
         [(25, 38), (13, 19), (7, 10)]
+
+        ImageNet weights are downloaded by Keras the first time (this needs internet):
+
+        >>> backbone = Backbone("resnet50", pretrained_weights="imagenet")  # doctest: +SKIP
 
     `get_config()` records `pretrained_weights=None`: a saved model carries its weights, so
     reloading one never downloads anything. The freezing is recorded as resolved.
@@ -312,8 +318,10 @@ class CaffePreprocessing(keras.layers.Layer):
     What `keras.applications.resnet.preprocess_input` does, as a layer in the model.
 
     Example:
-        >>> CaffePreprocessing()(np.full((1, 1, 1, 3), 128.0))
-        [[[[24.061, 11.221, 4.32]]]]
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet.backbones import CaffePreprocessing
+        >>> np.asarray(CaffePreprocessing()(np.full((1, 1, 1, 3), 128.0))).round(3)
+        array([[[[24.061, 11.221,  4.32 ]]]], dtype=float32)
     """
 
     MEAN_BGR = (103.939, 116.779, 123.68)
@@ -340,8 +348,10 @@ class ScaleOffset(keras.layers.Layer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
-        >>> ScaleOffset(1 / 127.5, -1.0)(np.full((1, 1, 1, 3), 255.0))
-        [[[[1., 1., 1.]]]]
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet.backbones import ScaleOffset
+        >>> np.asarray(ScaleOffset(1 / 127.5, -1.0)(np.full((1, 1, 1, 3), 255.0)))
+        array([[[[1., 1., 1.]]]], dtype=float32)
     """
 
     def __init__(self, scale: float | list, offset: float | list = 0.0, **kwargs: Any) -> None:
@@ -382,6 +392,8 @@ class PadToMultiple(keras.layers.Layer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet.backbones import PadToMultiple
         >>> PadToMultiple(32)(np.zeros((1, 33, 64, 3))).shape
         TensorShape([1, 64, 64, 3])
     """
@@ -425,6 +437,8 @@ class CropToStride(keras.layers.Layer):
         inputs: `[feature_map, images]`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet.backbones import CropToStride
         >>> CropToStride(8)([np.zeros((1, 8, 8, 4)), np.zeros((1, 50, 64, 3))]).shape
         TensorShape([1, 7, 8, 4])
     """

@@ -42,9 +42,11 @@ def encode_box_to_deltas(anchors: Any, boxes: Any, variance: Sequence[float]) ->
         `[..., A, 4]` float32 deltas `[dy, dx, dh, dw]`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import encode_box_to_deltas
         >>> anchors = np.array([[0.0, 0.0, 10.0, 10.0]])
-        >>> encode_box_to_deltas(anchors, np.array([[1.0, 0.0, 11.0, 10.0]]), [0.1] * 4)
-        [[1.0, 0.0, 0.0, 0.0]]
+        >>> np.asarray(encode_box_to_deltas(anchors, np.array([[1.0, 0.0, 11.0, 10.0]]), [0.1] * 4))
+        array([[1., 0., 0., 0.]], dtype=float32)
     """
     anchors = ops.cast(anchors, "float32")
     boxes = ops.cast(boxes, "float32")
@@ -70,9 +72,11 @@ def decode_deltas_to_boxes(anchors: Any, deltas: Any, variance: Sequence[float])
         `[..., A, 4]` float32 boxes in `yxyx`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import decode_deltas_to_boxes
         >>> anchors = np.array([[0.0, 0.0, 10.0, 10.0]])
-        >>> decode_deltas_to_boxes(anchors, np.array([[1.0, 0.0, 0.0, 0.0]]), [0.1] * 4)
-        [[1.0, 0.0, 11.0, 10.0]]
+        >>> np.asarray(decode_deltas_to_boxes(anchors, np.array([[1.0, 0.0, 0.0, 0.0]]), [0.1] * 4))
+        array([[ 1.,  0., 11., 10.]], dtype=float32)
     """
     anchors = ops.cast(anchors, "float32")
     deltas = ops.cast(deltas, "float32") * ops.convert_to_tensor(variance, "float32")

@@ -38,6 +38,9 @@ class FeaturePyramid(keras.layers.Layer):
         A list of 5 maps `[B, h_l, w_l, num_filters]`, P3 to P7 (strides 8 to 128).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import FeaturePyramid
+        >>> c3, c4, c5 = (np.zeros((1, 256 // s, 256 // s, 16)) for s in (8, 16, 32))
         >>> fpn = FeaturePyramid(num_filters=64)
         >>> levels = fpn({"P3": c3, "P4": c4, "P5": c5})
         >>> [level.shape[1] for level in levels]  # for a 256-pixel image

@@ -54,6 +54,8 @@ class RetinaNetLabelEncoder(keras.layers.Layer):
         `ignore_class`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import RetinaNetLabelEncoder, default_anchor_generator
         >>> encoder = RetinaNetLabelEncoder("xywh", default_anchor_generator("xywh"))
         >>> boxes = {"boxes": np.array([[[10., 20., 64., 64.]]]), "classes": np.array([[3.]])}
         >>> box_targets, class_targets = encoder(np.zeros((1, 128, 128, 3)), boxes)

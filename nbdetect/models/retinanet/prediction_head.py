@@ -39,6 +39,8 @@ class PredictionHead(keras.layers.Layer):
         `[B, h, w, output_filters]`.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import PredictionHead, classification_bias
         >>> head = PredictionHead(9 * 20, classification_bias(), num_conv_layers=2)
         >>> head(np.zeros((1, 16, 16, 256))).shape
         TensorShape([1, 16, 16, 180])
@@ -141,7 +143,8 @@ def classification_bias(prior_probability: float = PRIOR_PROBABILITY) -> Any:
         A `keras.initializers.Constant`.
 
     Example:
-        >>> float(classification_bias()(shape=(1,))[0])  # sigmoid of this is 0.01
+        >>> from nbdetect.models.retinanet import classification_bias
+        >>> round(float(classification_bias()(shape=(1,))[0]), 5)  # sigmoid of this is 0.01
         -4.59512
     """
     return keras.initializers.Constant(-math.log((1 - prior_probability) / prior_probability))

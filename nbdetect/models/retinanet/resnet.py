@@ -56,6 +56,8 @@ def resnet(
         A functional `keras.Model` from images to C5 (2048 channels, stride 32).
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet.resnet import resnet
         >>> model = resnet("torchvision")
         >>> model(np.zeros((1, 64, 96, 3))).shape
         TensorShape([1, 2, 3, 2048])

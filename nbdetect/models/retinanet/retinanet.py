@@ -21,7 +21,7 @@ from nbdetect.models.retinanet.box_coder import decode_deltas_to_boxes
 from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
 from nbdetect.models.retinanet.label_encoder import RetinaNetLabelEncoder
 from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
-from nbdetect.utils import tensors
+from nbdetect.utils import checks, tensors
 
 BOX_VARIANCE = (0.1, 0.1, 0.2, 0.2)
 
@@ -92,16 +92,31 @@ class RetinaNet(keras.Model):
         **kwargs: passed to `keras.Model` (`name`, `trainable`).
 
     Example:
-        >>> model = RetinaNet.from_preset(
-        ...     "resnet50_imagenet", num_classes=20, bounding_box_format="xywh"
-        ... )
+        >>> import keras
+        >>> import numpy as np
+        >>> from nbdetect.demo import demo_datasets
+        >>> from nbdetect.models import RetinaNet
+        >>> train_ds, _, class_names = demo_datasets(  # shapes, 64-pixel images
+        ...     batch_size=2, train_examples=4, test_examples=2, image_size=64)
+        >>> model = RetinaNet.from_preset(  # random weights; "resnet50_imagenet" downloads
+        ...     "mobilenet_v3_small", num_classes=len(class_names), bounding_box_format="xywh",
+        ...     num_filters=64, num_head_conv_layers=2)
         >>> model.compile(
         ...     classification_loss="focal",
         ...     box_loss="smoothl1",
         ...     optimizer=keras.optimizers.SGD(0.005, momentum=0.9, global_clipnorm=10.0),
+        ...     run_eagerly=True,  # no graph to build for 2 steps; drop it to train
         ... )
-        >>> model.fit(train_ds, epochs=10)  # (images, {"boxes", "classes"}) batches
-        >>> detections = model.predict(images)  # {"boxes", "classes", "confidence", ...}
+        >>> history = model.fit(train_ds, steps_per_epoch=2, epochs=1, verbose=0)
+        >>> detections = model.predict(np.zeros((1, 64, 64, 3)), verbose=0)
+        >>> sorted(detections)
+        ['boxes', 'classes', 'confidence', 'num_detections']
+
+        With ImageNet weights for the backbone (downloaded by Keras: needs internet):
+
+        >>> model = RetinaNet.from_preset(  # doctest: +SKIP
+        ...     "resnet50_imagenet", num_classes=20, bounding_box_format="xywh"
+        ... )
     """
 
     presets = preset_io.PRESETS
@@ -254,10 +269,17 @@ class RetinaNet(keras.Model):
             False).
 
         Example:
-            >>> raw = model.predict_raw(images)
+            >>> import numpy as np
+            >>> from nbdetect.demo import build_demo_model
+            >>> from nbdetect.layers import MultiClassNonMaxSuppression
+            >>> model = build_demo_model(num_classes=3)  # a small RetinaNet
+            >>> images = np.zeros((2, 64, 64, 3))
+            >>> raw = model.predict_raw(images, verbose=0)
             >>> model.prediction_decoder = MultiClassNonMaxSuppression(
             ...     "xywh", from_logits=True, confidence_threshold=0.3)
             >>> detections = model.decode_predictions(raw, images)
+            >>> detections["boxes"].shape
+            TensorShape([2, 100, 4])
         """
         height, width = _image_size(images, image_shape, "decode_predictions")
         decoder = self.prediction_decoder
@@ -299,9 +321,13 @@ class RetinaNet(keras.Model):
             `[B, A, 4]` boxes, a tensor of the backend.
 
         Example:
-            >>> raw = model.predict_raw(images)
-            >>> model.decode_boxes(raw, images).shape
-            TensorShape([4, 49104, 4])
+            >>> import numpy as np
+            >>> from nbdetect.demo import build_demo_model
+            >>> model = build_demo_model(num_classes=3)  # a small RetinaNet
+            >>> images = np.zeros((2, 64, 64, 3))
+            >>> raw = model.predict_raw(images, verbose=0)
+            >>> model.decode_boxes(raw, images).shape  # one box per anchor
+            TensorShape([2, 774, 4])
         """
         height, width = _image_size(images, image_shape, "decode_boxes")
         anchors = self._anchors_yxyx(height, width)
@@ -383,9 +409,12 @@ class RetinaNet(keras.Model):
             [N, A, num_classes] logits}`; decode them with `decode_predictions`.
 
         Example:
-            >>> raw = model.predict_raw(images)
-            >>> raw["classification"].shape
-            (4, 49104, 20)
+            >>> import numpy as np
+            >>> from nbdetect.demo import build_demo_model
+            >>> model = build_demo_model(num_classes=3)  # a small RetinaNet
+            >>> raw = model.predict_raw(np.zeros((2, 64, 64, 3)), verbose=0)
+            >>> raw["classification"].shape  # [N, anchors, num_classes]
+            (2, 774, 3)
         """
         decoded_function = self.predict_function
         self.predict_function = self._raw_predict_function
@@ -427,11 +456,16 @@ class RetinaNet(keras.Model):
             **kwargs: passed to `keras.Model.compile` (`optimizer`, `jit_compile`, ...).
 
         Example:
+            >>> import keras
+            >>> from nbdetect.demo import build_demo_model
+            >>> model = build_demo_model(num_classes=3)  # a small RetinaNet
             >>> model.compile(
             ...     classification_loss="focal",
             ...     box_loss="smoothl1",
             ...     optimizer=keras.optimizers.SGD(0.005, momentum=0.9, global_clipnorm=10.0),
             ... )
+            >>> type(model.box_loss).__name__, type(model.classification_loss).__name__
+            ('SmoothL1Loss', 'FocalLoss')
         """
         if loss is not None:
             raise ValueError(
@@ -445,6 +479,10 @@ class RetinaNet(keras.Model):
         if metrics and kwargs.get("jit_compile", "auto") == "auto":
             kwargs["jit_compile"] = False
         super().compile(**kwargs)
+        for metric in metrics:
+            # Ids the model cannot predict would be evaluated as classes of their own.
+            if getattr(metric, "num_classes", 0) is None:
+                metric.num_classes = self.num_classes
         self._set_untracked("_detection_metrics", tuple(metrics))
         self._raw_predict_function = None
 
@@ -520,6 +558,11 @@ class RetinaNet(keras.Model):
                 "the number of positive anchors, not averaged over images."
             )
         targets = _dense_targets(y)
+        # Ids >= num_classes, fractional or negative (other than -1 padding) would train
+        # as background or as a wrong class without a word.
+        targets["classes"] = checks.class_ids(
+            targets["classes"], self.num_classes, "RetinaNet (fit or evaluate)", "y['classes']"
+        )
         height, width = _image_size(x, None, "compute_loss")
         boxes = targets["boxes"]
         if self.label_encoder.bounding_box_format != self.bounding_box_format:
@@ -647,13 +690,21 @@ class RetinaNet(keras.Model):
             ImportError: a KerasHub / KerasCV name without `kagglehub` installed.
 
         Example:
+            >>> import os, tempfile
+            >>> from nbdetect.models import RetinaNet
             >>> model = RetinaNet.from_preset(
             ...     "mobilenet_v3_small", num_classes=7, bounding_box_format="xywh",
             ...     num_filters=64, num_head_conv_layers=2)
-            >>> model.save_to_preset("my_detector")
-            >>> same = RetinaNet.from_preset("my_detector")
-            >>> coco = RetinaNet.from_preset("retinanet_resnet50_fpn_coco")  # kagglehub
-            >>> coco.class_mapping[1]
+            >>> folder = os.path.join(tempfile.mkdtemp(), "my_detector")
+            >>> model.save_to_preset(folder)
+            >>> same = RetinaNet.from_preset(folder)
+            >>> same.num_classes, same.bounding_box_format
+            (7, 'xywh')
+
+            A converted pretrained detector is downloaded with kagglehub (needs internet):
+
+            >>> coco = RetinaNet.from_preset("retinanet_resnet50_fpn_coco")  # doctest: +SKIP
+            >>> coco.class_mapping[1]  # doctest: +SKIP
             'person'
         """
         return preset_io.from_preset(cls, preset, num_classes, bounding_box_format, **kwargs)

@@ -32,10 +32,13 @@ class TorchvisionAnchorGenerator(AnchorGenerator):
     Args and call arguments: as `AnchorGenerator`'s.
 
     Example:
+        >>> import numpy as np
+        >>> from nbdetect.models.retinanet import TorchvisionAnchorGenerator
         >>> generator = TorchvisionAnchorGenerator(
         ...     "xyxy", sizes=[32], scales=[1.0], aspect_ratios=[1.0], strides=[8])
-        >>> generator.anchors(image_shape=(16, 16))[:2]
-        [[-16., -16., 16., 16.], [-8., -16., 24., 16.]]
+        >>> np.asarray(generator.anchors(image_shape=(16, 16))[:2])
+        array([[-16., -16.,  16.,  16.],
+               [ -8., -16.,  24.,  16.]], dtype=float32)
     """
 
     def _centres(self, stride: int, grid: tuple, image_shape: Any) -> tuple[Any, Any]:

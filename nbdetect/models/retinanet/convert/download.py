@@ -30,8 +30,12 @@ def download_preset(name: str) -> str:
             download elsewhere and load the folder.
 
     Example:
-        >>> folder = download_preset("retinanet_resnet50_fpn_coco")  # needs internet
-        >>> model = RetinaNet.from_preset(folder)
+        Downloads from Kaggle, so this needs internet:
+
+        >>> from nbdetect.models import RetinaNet
+        >>> from nbdetect.models.retinanet.convert.download import download_preset
+        >>> folder = download_preset("retinanet_resnet50_fpn_coco")  # doctest: +SKIP
+        >>> model = RetinaNet.from_preset(folder)  # doctest: +SKIP
     """
     handle = {**KERAS_HUB_PRESETS, **KERAS_CV_PRESETS}[name]
     try:

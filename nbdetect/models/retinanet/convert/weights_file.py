@@ -26,9 +26,15 @@ class WeightsFile:
         library: who wrote it, for messages (`"KerasHub"`, `"KerasCV"`).
 
     Example:
-        >>> with WeightsFile("model.weights.h5", "KerasCV") as weights:
-        ...     weights.shape("layers/feature_pyramid/conv_c3_1x1/vars/0")
-        (1, 1, 512, 256)
+        >>> import os, tempfile
+        >>> import keras
+        >>> from nbdetect.models.retinanet.convert.weights_file import WeightsFile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.weights.h5")
+        >>> model.save_weights(path)
+        >>> with WeightsFile(path, "Keras") as weights:
+        ...     weights.shape("layers/dense/vars/0"), weights.has("layers/dense/vars/2")
+        ((3, 2), False)
     """
 
     def __init__(self, path: str, library: str) -> None:
