@@ -668,7 +668,7 @@ def parse_range(
     smallest, largest = bounds
     below = smallest is not None and min(low, high) < smallest
     if below or (largest is not None and max(low, high) > largest):
-        checks.fail(caller, name, value, f"values {_bounds_text(smallest, largest)}")
+        checks.fail(caller, name, value, f"values {checks.bounds(smallest, largest)}")
     if low > high:
         checks.fail(
             caller, name, value, "a (low, high) pair with low <= high", f"{name}=({high}, {low})"
@@ -678,14 +678,6 @@ def parse_range(
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _bounds_text(smallest: float | None, largest: float | None) -> str:
-    if smallest is not None and largest is not None:
-        return f"in [{smallest:g}, {largest:g}]"
-    if smallest is not None:
-        return f">= {smallest:g}"
-    return f"<= {largest:g}"
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str], caller: str) -> str:

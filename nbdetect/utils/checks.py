@@ -199,6 +199,29 @@ def value_range(value: Any, caller: str) -> tuple[float, float]:
     return low, high
 
 
+def bounds(
+    low: float | None,
+    high: float | None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> str:
+    """A range in the messages' words: `in [0, 1]`, `> 0`, `<= 5`; `""` when unbounded.
+
+    Example:
+        >>> from nbdetect.utils.checks import bounds
+        >>> bounds(0, 1), bounds(0, None, low_inclusive=False), bounds(None, 5)
+        ('in [0, 1]', '> 0', '<= 5')
+    """
+    if low is not None and high is not None:
+        opening, closing = "[" if low_inclusive else "(", "]" if high_inclusive else ")"
+        return f"in {opening}{low:g}, {high:g}{closing}"
+    if low is not None:
+        return f"{'>=' if low_inclusive else '>'} {low:g}"
+    if high is not None:
+        return f"{'<=' if high_inclusive else '<'} {high:g}"
+    return ""
+
+
 # ------------------------------------------------------------------ tensor contents
 
 
@@ -239,7 +262,9 @@ def class_ids(classes: Any, num_classes: int | None, caller: str, argument: str 
     values = tensors.to_numpy(classes_values)
     bad = _bad_class_ids(values, num_classes)
     if bad.any():
-        raise ValueError(_class_ids_message(values[bad], num_classes, caller, argument))
+        raise ValueError(
+            _class_ids_message(num_classes, caller, argument, _invalid_ids(values[bad]))
+        )
     return classes
 
 
@@ -295,16 +320,8 @@ def _whole_bounds(minimum: int | None, maximum: int | None, none_ok: bool) -> st
 
 
 def _number_bounds(low, high, low_inclusive: bool, high_inclusive: bool) -> str:
-    if low is not None and high is not None:
-        return (
-            f"a number in {'[' if low_inclusive else '('}{low:g}, {high:g}"
-            f"{']' if high_inclusive else ')'}"
-        )
-    if low is not None:
-        return f"a number {'>=' if low_inclusive else '>'} {low:g}"
-    if high is not None:
-        return f"a number {'<=' if high_inclusive else '<'} {high:g}"
-    return "a finite number"
+    words = bounds(low, high, low_inclusive, high_inclusive)
+    return f"a number {words}" if words else "a finite number"
 
 
 def _is_symbolic(value: Any) -> bool:
@@ -326,9 +343,7 @@ def _bad_class_ids(values: np.ndarray, num_classes: int | None) -> np.ndarray:
     return ~valid
 
 
-def _class_ids_message(bad: np.ndarray, num_classes, caller: str, argument: str) -> str:
-    bad = np.asarray(bad).reshape(-1)
-    example = bad[0].item() if bad.size else "?"
+def _class_ids_message(num_classes, caller: str, argument: str, found: str) -> str:
     if num_classes is None:
         expected = "whole numbers >= 0, or -1 for padding"
         fix = "round or remap the ids; mark padding boxes with class -1"
@@ -338,10 +353,12 @@ def _class_ids_message(bad: np.ndarray, num_classes, caller: str, argument: str)
             f"remap the ids to 0..{num_classes - 1} or build the model with num_classes "
             f"greater than {num_classes}"
         )
-    return (
-        f"{_callable(caller)} got {argument} with {bad.size} invalid class id(s), e.g. "
-        f"{example!r}; expected {expected}. Fix: {fix}."
-    )
+    return f"{_callable(caller)} got {argument} {found}; expected {expected}. Fix: {fix}."
+
+
+def _invalid_ids(bad: np.ndarray) -> str:
+    bad = np.asarray(bad).reshape(-1)
+    return f"with {bad.size} invalid class id(s), e.g. {bad[0].item()!r}"
 
 
 def _check_symbolic_class_ids(values: Any, num_classes, caller: str, argument: str) -> None:
@@ -352,9 +369,8 @@ def _check_symbolic_class_ids(values: Any, num_classes, caller: str, argument: s
         valid = tf.equal(values, tf.round(values)) & ((values >= 0.0) | tf.equal(values, -1.0))
         if num_classes is not None:
             valid &= values < float(num_classes)
-        text = _class_ids_message(np.zeros(0), num_classes, caller, argument)
-        text = text.replace(" with 0 invalid class id(s), e.g. '?'", " invalid class ids")
         # TensorFlow prints the message C-escaped: quotes would show as \'.
+        text = _class_ids_message(num_classes, caller, argument, "invalid class ids")
         text = text.replace("'", "")
         # Static-shape data only, so the assertion also builds where shapes must be known.
         invalid = tf.reduce_sum(tf.cast(~valid, tf.int32))
@@ -376,9 +392,8 @@ def _check_symbolic_class_ids(values: Any, num_classes, caller: str, argument: s
     def check(host_values):
         bad = _bad_class_ids(np.asarray(host_values), num_classes)
         if bad.any():
-            raise ValueError(
-                _class_ids_message(np.asarray(host_values)[bad], num_classes, caller, argument)
-            )
+            found = _invalid_ids(np.asarray(host_values)[bad])
+            raise ValueError(_class_ids_message(num_classes, caller, argument, found))
 
     jax.debug.callback(check, values)
 

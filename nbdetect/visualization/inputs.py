@@ -162,9 +162,10 @@ def boxes_per_image(
             classes[i],
             None if confidence is None else confidence[i],
             None if num_detections is None else int(num_detections[i]),
-            f"{caller}() got `{argument}`",
+            caller,
+            argument,
             key,
-            (caller, f"{argument}[{key!r}] of image {i}"),
+            i,
         )
         result.append(image_boxes)
     return result
@@ -184,7 +185,10 @@ def _rows(value: Any, images_batched: bool, box_ndim: int) -> list:
     return list(array) if array.ndim > box_ndim else [array]
 
 
-def _image_boxes(boxes, classes, confidence, num_detections, where, key, named) -> ImageBoxes:
+def _image_boxes(
+    boxes, classes, confidence, num_detections, caller, argument, key, index
+) -> ImageBoxes:
+    where = f"{caller}() got `{argument}`"
     boxes = np.asarray(tensors.to_numpy(boxes), dtype=np.float32)
     if boxes.size == 0:
         boxes = boxes.reshape(0, 4)
@@ -209,7 +213,7 @@ def _image_boxes(boxes, classes, confidence, num_detections, where, key, named) 
         keep[num_detections:] = False
     # Drawn boxes need whole, non-negative ids: 1.5 would be drawn as class 2, -3 as
     # an unnamed class, both without a word.
-    checks.class_ids(classes[keep], None, *named)
+    checks.class_ids(classes[keep], None, caller, f"{argument}[{key!r}] of image {index}")
     if confidence is not None:
         confidence = np.asarray(tensors.to_numpy(confidence), dtype=np.float32).reshape(-1)
         if len(confidence) != len(boxes):
@@ -220,14 +224,13 @@ def _image_boxes(boxes, classes, confidence, num_detections, where, key, named) 
         confidence = confidence[keep]
         bad = ~np.isfinite(confidence)
         if bad.any():
-            caller, argument = named
             checks.fail(
                 caller,
-                argument.split("[")[0] + "['confidence']",
+                f"{argument}['confidence']",
                 float(confidence[bad][0]),
                 "a finite score for every box that is not padding",
-                f"{argument.split(' of ')[-1]} has {int(bad.sum())} such score(s); drop those "
-                "boxes or mark them as padding with class -1",
+                f"image {index} has {int(bad.sum())} such score(s); drop those boxes or mark "
+                "them as padding with class -1",
             )
     return ImageBoxes(boxes[keep], np.rint(classes[keep]).astype(np.int64), confidence)
 
