@@ -14,7 +14,9 @@ eager tensors) are checked in Python and raise `ValueError`. Symbolic values (in
 `tf.data` or a compiled train step) are checked there, cheaply, with `tf.debugging`
 assertions under TensorFlow and a host callback under JAX; the error names the caller and
 what was expected in the same words. TensorFlow's XLA compiler drops assertions, so a
-`jit_compile=True` train step relies on the check in the input pipeline instead.
+`jit_compile=True` train step relies on the check in the input pipeline instead; and JAX
+logs an error raised in a host callback (with this message) but does not always stop the
+step.
 
 This module imports numpy only; TensorFlow and JAX load when a symbolic check runs.
 """
@@ -230,7 +232,8 @@ def class_ids(classes: Any, num_classes: int | None, caller: str, argument: str 
 
     Host values raise `ValueError` here. Symbolic TensorFlow values get an assertion that
     fails when the graph runs (in `tf.data` or a train step) with the same message;
-    symbolic JAX values a host callback that raises it.
+    symbolic JAX values go through a host callback that raises it (use the returned ids,
+    so that the callback is part of the computation).
 
     Args:
         classes: class ids of any shape, dense or ragged; float or integer.
@@ -239,7 +242,7 @@ def class_ids(classes: Any, num_classes: int | None, caller: str, argument: str 
         argument: what the ids are called there (`"y['classes']"`).
 
     Returns:
-        `classes`, unchanged (for TensorFlow graphs: carrying the assertion).
+        `classes`, unchanged; under `jax.jit`, the same ids passed through the check.
 
     Example:
         >>> import numpy as np
@@ -257,8 +260,8 @@ def class_ids(classes: Any, num_classes: int | None, caller: str, argument: str 
     else:
         classes_values = classes
     if _is_symbolic(classes_values):
-        _check_symbolic_class_ids(classes_values, num_classes, caller, argument)
-        return classes
+        checked = _check_symbolic_class_ids(classes_values, num_classes, caller, argument)
+        return classes if checked is None else checked
     values = tensors.to_numpy(classes_values)
     bad = _bad_class_ids(values, num_classes)
     if bad.any():
@@ -361,7 +364,7 @@ def _invalid_ids(bad: np.ndarray) -> str:
     return f"with {bad.size} invalid class id(s), e.g. {bad[0].item()!r}"
 
 
-def _check_symbolic_class_ids(values: Any, num_classes, caller: str, argument: str) -> None:
+def _check_symbolic_class_ids(values: Any, num_classes, caller: str, argument: str) -> Any:
     if tensors.is_tf_tensor(values):
         import tensorflow as tf
 
@@ -386,16 +389,21 @@ def _check_symbolic_class_ids(values: Any, num_classes, caller: str, argument: s
                 tf.reduce_max(values),
             ],
         )
-        return
+        return None
     import jax
 
     def check(host_values):
-        bad = _bad_class_ids(np.asarray(host_values), num_classes)
+        host_values = np.asarray(host_values)
+        bad = _bad_class_ids(host_values, num_classes)
         if bad.any():
-            found = _invalid_ids(np.asarray(host_values)[bad])
+            found = _invalid_ids(host_values[bad])
             raise ValueError(_class_ids_message(num_classes, caller, argument, found))
+        return host_values
 
-    jax.debug.callback(check, values)
+    # A pure callback whose result the step uses, so it cannot be left out of the step.
+    # JAX logs its error with this message; whether fit() stops depends on when JAX
+    # reports callback errors (not always, on JAX 0.10).
+    return jax.pure_callback(check, jax.ShapeDtypeStruct(values.shape, values.dtype), values)
 
 
 def _rows(value: Any):
