@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from nbdetect.bounding_box.formats import check_format
-from nbdetect.metrics import coco_numpy, pycocotools_backend
+from nbdetect.metrics import coco_numpy, coco_state, pycocotools_backend
 from nbdetect.metrics.coco_arrays import Detections, GroundTruth
 from nbdetect.metrics.coco_inputs import (
     detections_from_rows,
@@ -51,6 +51,10 @@ class COCOEvaluator:
         num_classes: when given, `update()` refuses class ids outside `0 .. num_classes - 1`
             (and -1 padding) in truth and predictions instead of evaluating them as
             classes of their own.
+
+    Several workers or dataset shards: fill one evaluator each, then join them with
+    `merge()` / `COCOEvaluator.merged()`, in this process or from the `state()` each
+    worker saved; the merged numbers equal those of one evaluator that saw every image.
 
     Example:
         >>> import numpy as np
@@ -100,6 +104,12 @@ class COCOEvaluator:
         self._ground_truth = GroundTruth.concatenate([])
         self._detections = Detections.concatenate([])
         self._num_images = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"COCOEvaluator(bounding_box_format={self.bounding_box_format!r}, "
+            f"num_images={self._num_images})"
+        )
 
     @property
     def num_images(self) -> int:
@@ -159,21 +169,223 @@ class COCOEvaluator:
             `recall` arrays.
         """
         backend = self.backend if backend is None else _check_backend(backend)
-        fmt = self.bounding_box_format
-        truth = GroundTruth.concatenate(
-            [self._ground_truth, ground_truth_from_rows(self._pending_truth, fmt)]
-        )
-        detections = Detections.concatenate(
-            [self._detections, detections_from_rows(self._pending_predictions, fmt)]
-        )
-        self._ground_truth, self._detections = truth, detections
-        self._pending_truth, self._pending_predictions = [], []
+        truth, detections = self._converted()
         class_ids = self.class_ids
         if class_ids is None:
             class_ids = np.union1d(truth.classes, detections.classes)
         run = coco_numpy.evaluate if backend == "numpy" else pycocotools_backend.evaluate
         precision, recall = run(truth, detections, class_ids, self._num_images)
         return COCOResult(precision, recall, class_ids, self._num_images, self.class_mapping)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything accumulated so far, with the settings, as a dict of numpy arrays.
+
+        Send it from a worker to the process that merges: it pickles, and saves with
+        `np.savez(path, **evaluator.state())` (read back with `np.load(path)`, no pickle
+        needed). `COCOEvaluator.from_state()` rebuilds the evaluator; `merge()` and
+        `merged()` take it in place of an evaluator. Boxes are stored converted to `xywh`
+        pixels, so the merging process needs neither the images nor their sizes.
+
+        Returns:
+            Copies, one array per key: `"coco_state_version"` (int scalar), the settings
+            (`"bounding_box_format"`, `"backend"`: str scalars; `"class_ids"` `[K]` with
+            `"class_ids_given"` bool; `"num_classes"`, -1 for None; `"image_shape"` `[2]`
+            or `[0]`; `"class_mapping_ids"` / `"class_mapping_names"` `[C]`),
+            `"num_images"` (int scalar), the ground truth (`"truth_image_ids"` `[G]`,
+            `"truth_boxes"` `[G, 4]`, `"truth_classes"`, `"truth_areas"`,
+            `"truth_iscrowd"` `[G]`) and the detections (`"detection_image_ids"`,
+            `"detection_boxes"` `[D, 4]`, `"detection_classes"`, `"detection_scores"`).
+            Image ids count `0 .. num_images - 1` in the order `update()` received them.
+
+        Example:
+            >>> import io
+            >>> import numpy as np
+            >>> from nbdetect.metrics import COCOEvaluator
+            >>> worker = COCOEvaluator(bounding_box_format="xyxy")
+            >>> worker.update(
+            ...     {"boxes": np.array([[[10.0, 10, 30, 30]]]), "classes": np.array([[2]])},
+            ...     {"boxes": np.array([[[10.0, 10, 30, 30]]]), "classes": np.array([[2]]),
+            ...      "confidence": np.array([[0.8]])})
+            >>> file = io.BytesIO()  # or a path on storage that every worker can reach
+            >>> np.savez(file, **worker.state())
+            >>> _ = file.seek(0)
+            >>> restored = COCOEvaluator.from_state(np.load(file))
+            >>> restored.num_images, round(restored.compute()["MaP"], 4)
+            (1, 1.0)
+        """
+        return coco_state.to_state(self._snapshot())
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> COCOEvaluator:
+        """A new evaluator with the settings and data of a `state()`.
+
+        Args:
+            state: what `state()` returned, or `np.load()` of a file saved from it.
+
+        Returns:
+            An evaluator that computes what the saved one would, and can take more
+            `update()`s or be merged.
+
+        Raises:
+            TypeError: `state` is not a mapping.
+            ValueError: keys are missing, the state was written by an nbdetect with another
+                state version, or its arrays do not fit together.
+        """
+        return cls._from_snapshot(coco_state.read_state(state, "COCOEvaluator.from_state", "state"))
+
+    def merge(self, *others: COCOEvaluator | Mapping[str, Any]) -> COCOEvaluator:
+        """Add the images of other evaluators (or their `state()`s) to this one, in place.
+
+        The images of each are appended after this evaluator's, in the order given, and
+        renumbered so that no two shards share an image. `compute()` then gives exactly
+        what one evaluator gives that saw the same images in that order (the order only
+        decides between detections of exactly equal score, as in pycocotools). The
+        evaluators passed are not changed.
+
+        Args:
+            *others: `COCOEvaluator`s or dicts from `state()`, with the same
+                `bounding_box_format`, `class_ids`, `num_classes` and `image_shape` as this
+                one (`backend` may differ; this one's is kept). Class mappings are joined.
+
+        Returns:
+            `self`, so that `COCOEvaluator(...).merge(a, b).compute()` reads in one line.
+
+        Raises:
+            TypeError: an argument is neither an evaluator nor a mapping.
+            ValueError: settings differ (the message names each), a class id is named
+                differently in two class mappings, an evaluator is passed twice (or is this
+                one), or a state is malformed (see `from_state()`). Nothing is merged then.
+
+        Example:
+            >>> import numpy as np
+            >>> from nbdetect.metrics import COCOEvaluator
+            >>> y_true = {"boxes": np.array([[[10.0, 10, 20, 20]], [[50, 50, 10, 10]]]),
+            ...           "classes": np.array([[1], [2]])}
+            >>> y_pred = {"boxes": np.array([[[10.0, 10, 20, 20]], [[0, 0, 5, 5]]]),
+            ...           "classes": np.array([[1], [2]]), "confidence": np.array([[0.9], [0.8]])}
+            >>> shards = [COCOEvaluator(bounding_box_format="xywh") for _ in range(2)]
+            >>> for i, shard in enumerate(shards):  # e.g. one per worker
+            ...     shard.update({k: v[i:i + 1] for k, v in y_true.items()},
+            ...                  {k: v[i:i + 1] for k, v in y_pred.items()})
+            >>> merged = shards[0].merge(shards[1].state())
+            >>> merged.num_images, round(merged.compute()["MaP"], 4)
+            (2, 0.5)
+        """
+        caller = "COCOEvaluator.merge"
+        sources = _sources(others, caller, [f"argument {i + 1}" for i in range(len(others))])
+        _refuse_repeats([self, *others], ["this evaluator"] + [w for w, _ in sources], caller)
+        self._absorb(sources, caller)
+        return self
+
+    @classmethod
+    def merged(cls, evaluators: Iterable[COCOEvaluator | Mapping[str, Any]]) -> COCOEvaluator:
+        """A new evaluator holding the images of all `evaluators`, one after the other.
+
+        Args:
+            evaluators: `COCOEvaluator`s or dicts from `state()` (at least one), e.g. one
+                per worker or dataset shard. The first gives the settings, backend and
+                class mapping; see `merge()` for what must match.
+
+        Returns:
+            A new evaluator; the ones passed are not changed.
+
+        Raises:
+            TypeError: `evaluators` is a single evaluator or state instead of a list of
+                them, or holds something else.
+            ValueError: no evaluators, or as `merge()`.
+
+        Example:
+            >>> import numpy as np
+            >>> from nbdetect.metrics import COCOEvaluator
+            >>> shards = [COCOEvaluator(bounding_box_format="xywh") for _ in range(3)]
+            >>> for i, shard in enumerate(shards[:2]):  # the last shard had no images
+            ...     shard.update(
+            ...         {"boxes": np.array([[[10.0, 10, 20, 20]]]), "classes": np.array([[0]])},
+            ...         {"boxes": np.array([[[10.0 + 5 * i, 10, 20, 20]]]),
+            ...          "classes": np.array([[0]]), "confidence": np.array([[0.9]])})
+            >>> result = COCOEvaluator.merged(shards).compute()
+            >>> result.num_images, round(result["MaP@[IoU=50]"], 4)
+            (2, 1.0)
+        """
+        caller = "COCOEvaluator.merged"
+        if isinstance(evaluators, (COCOEvaluator, Mapping)) or not isinstance(evaluators, Iterable):
+            checks.fail(
+                caller,
+                "evaluators",
+                evaluators,
+                "a list of COCOEvaluators or of dicts from COCOEvaluator.state()",
+                "wrap a single one in a list: COCOEvaluator.merged([evaluator])",
+                error=TypeError,
+            )
+        evaluators = list(evaluators)
+        if not evaluators:
+            checks.fail(
+                caller,
+                "evaluators",
+                evaluators,
+                "at least one COCOEvaluator or state",
+                "pass the evaluators of all workers, including those that saw no images",
+            )
+        names = [f"evaluators[{i}]" for i in range(len(evaluators))]
+        sources = _sources(evaluators, caller, names)
+        _refuse_repeats(evaluators, names, caller)
+        result = cls._from_snapshot(sources[0][1])
+        result._absorb(sources[1:], caller)
+        return result
+
+    @classmethod
+    def _from_snapshot(cls, snapshot: coco_state.Snapshot) -> COCOEvaluator:
+        evaluator = cls(
+            snapshot.bounding_box_format,
+            snapshot.class_ids,
+            snapshot.image_shape,
+            snapshot.backend,
+            snapshot.class_mapping,
+            snapshot.num_classes,
+        )
+        evaluator._ground_truth = snapshot.ground_truth
+        evaluator._detections = snapshot.detections
+        evaluator._num_images = snapshot.num_images
+        return evaluator
+
+    def _converted(self) -> tuple[GroundTruth, Detections]:
+        """All data so far with boxes in `xywh` pixels; pending batches are converted now."""
+        fmt = self.bounding_box_format
+        if self._pending_truth or self._pending_predictions:
+            self._ground_truth = GroundTruth.concatenate(
+                [self._ground_truth, ground_truth_from_rows(self._pending_truth, fmt)]
+            )
+            self._detections = Detections.concatenate(
+                [self._detections, detections_from_rows(self._pending_predictions, fmt)]
+            )
+            self._pending_truth, self._pending_predictions = [], []
+        return self._ground_truth, self._detections
+
+    def _snapshot(self) -> coco_state.Snapshot:
+        truth, detections = self._converted()
+        return coco_state.Snapshot(
+            bounding_box_format=self.bounding_box_format,
+            class_ids=self.class_ids,
+            num_classes=self.num_classes,
+            image_shape=coco_state.normalized_image_shape(self.image_shape),
+            backend=self.backend,
+            class_mapping=dict(self.class_mapping),
+            ground_truth=truth,
+            detections=detections,
+            num_images=self._num_images,
+        )
+
+    def _absorb(self, sources: list[tuple[str, coco_state.Snapshot]], caller: str) -> None:
+        # Everything is checked before anything changes: a failed merge leaves self intact.
+        ours = self._snapshot()
+        for where, snapshot in sources:
+            coco_state.check_same_settings(ours, snapshot, caller, where)
+        mapping = coco_state.merged_class_mapping(
+            ours.class_mapping, [(where, s.class_mapping) for where, s in sources], caller
+        )
+        truth, detections, num_images = coco_state.join([ours] + [s for _, s in sources])
+        self._ground_truth, self._detections, self._num_images = truth, detections, num_images
+        self.class_mapping = mapping
 
 
 def _check_backend(backend: str) -> str:
@@ -183,3 +395,37 @@ def _check_backend(backend: str) -> str:
             "numbers) or 'pycocotools' (the reference implementation itself)."
         )
     return backend
+
+
+def _sources(values: list, caller: str, names: list[str]) -> list[tuple[str, coco_state.Snapshot]]:
+    """`(name, snapshot)` for each evaluator or state, or a clear error for anything else."""
+    sources = []
+    for where, value in zip(names, values):
+        if isinstance(value, COCOEvaluator):
+            sources.append((where, value._snapshot()))
+        elif isinstance(value, Mapping):
+            sources.append((where, coco_state.read_state(value, caller, where)))
+        else:
+            checks.fail(
+                caller,
+                where,
+                value,
+                "a COCOEvaluator or a dict from COCOEvaluator.state()",
+                "pass the workers' evaluators, or the states they saved (np.load(path) "
+                "of a file written with np.savez(path, **evaluator.state()))",
+                error=TypeError,
+            )
+    return sources
+
+
+def _refuse_repeats(values: list, names: list[str], caller: str) -> None:
+    # The same object twice would count its images twice: never what a user means.
+    first_seen: dict[int, str] = {}
+    for where, value in zip(names, values):
+        if id(value) in first_seen:
+            raise ValueError(
+                f"{caller}() got the same {type(value).__name__} as {first_seen[id(value)]} "
+                f"and as {where}; expected each one once, as merging it twice would count "
+                "its images twice. Fix: pass each worker's evaluator or state once."
+            )
+        first_seen[id(value)] = where
