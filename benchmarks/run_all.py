@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_model, usable_cores
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TAIL_LINES = 30
@@ -113,17 +115,6 @@ class Result:
     load_after: tuple[float, float, float]
 
 
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else what `platform` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def memory() -> str:
     """Total memory from /proc/meminfo, in GiB."""
     try:
@@ -133,14 +124,6 @@ def memory() -> str:
     except OSError:
         pass
     return "unknown"
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def version(package: str) -> str:
