@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -107,6 +108,8 @@ class BoxCOCOMetrics(keras.metrics.Metric):
         self._cached = np.zeros(len(METRIC_NAMES))
         self._step_values = None
         self._warned_sample_weight = False
+        # tf.distribute replicas (threads of one process) update the one host evaluator.
+        self._host_lock = threading.Lock()
 
     @property
     def num_classes(self) -> int | None:
@@ -174,8 +177,9 @@ class BoxCOCOMetrics(keras.metrics.Metric):
         self._step_values = values
 
     def _host_update(self, y_true, y_pred, images, image_shape) -> None:
-        self.evaluator.update(y_true, y_pred, images=images, image_shape=image_shape)
-        self._updates += 1
+        with self._host_lock:
+            self.evaluator.update(y_true, y_pred, images=images, image_shape=image_shape)
+            self._updates += 1
 
     def result(self, force: bool = False) -> dict:
         """The 12 metrics as scalar tensors, recomputed if due (or `force=True`).
@@ -208,11 +212,12 @@ class BoxCOCOMetrics(keras.metrics.Metric):
         return dict(zip(names, tf.unstack(values)))
 
     def _host_result(self, force: bool) -> np.ndarray:
-        if force or self._updates >= self.evaluate_freq:
-            self.coco_result = self.evaluator.compute()
-            self._cached = self.coco_result.stats
-            self._updates = 0
-        return self._cached
+        with self._host_lock:
+            if force or self._updates >= self.evaluate_freq:
+                self.coco_result = self.evaluator.compute()
+                self._cached = self.coco_result.stats
+                self._updates = 0
+            return self._cached
 
     def get_config(self) -> dict:
         """The constructor arguments, for `from_config`."""

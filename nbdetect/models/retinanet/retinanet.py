@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import inspect
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import keras
 from keras import ops
 
-from nbdetect import losses as nbdetect_losses
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.bounding_box.to_dense import to_dense
 from nbdetect.layers.non_max_suppression import MultiClassNonMaxSuppression
+from nbdetect.models.retinanet import loss as retinanet_loss
 from nbdetect.models.retinanet import presets as preset_io
 from nbdetect.models.retinanet.anchor_generator import AnchorGenerator, default_anchor_generator
 from nbdetect.models.retinanet.box_coder import decode_deltas_to_boxes
@@ -220,12 +222,10 @@ class RetinaNet(keras.Model):
         # === Training state (set by compile) ===
         self.box_loss = None
         self.classification_loss = None
-        self.box_loss_tracker = keras.metrics.Mean(name="box_loss")
-        self.classification_loss_tracker = keras.metrics.Mean(name="classification_loss")
         self._set_untracked("_detection_metrics", ())
-        self._raw_predict_function = None
-        self._predicting_raw = False
-        self._set_untracked("_traced_image_shapes", {})
+        # predict_raw's model: the same layers, no decoding (built when first needed).
+        self._set_untracked("_raw_outputs", None)
+        _PredictFunctions.attach(self)
 
     # --- decoding -----------------------------------------------------------------------
 
@@ -241,11 +241,12 @@ class RetinaNet(keras.Model):
     @prediction_decoder.setter
     def prediction_decoder(self, prediction_decoder: keras.layers.Layer) -> None:
         self._prediction_decoder = prediction_decoder
-        # Keras keeps the traced predict step, decoder included: trace it again.
-        self.predict_function = None
+        # Keras keeps the traced predict step, decoder included: a new one decodes anew.
+        self._predict_functions.clear()
+        self.make_predict_function(force=True)
         if self._detection_metrics:
-            self.train_function = None
-            self.test_function = None
+            self.make_train_function(force=True)
+            self.make_test_function(force=True)
 
     def decode_predictions(
         self, predictions: dict, images: Any = None, image_shape: Sequence[int] | None = None
@@ -343,12 +344,10 @@ class RetinaNet(keras.Model):
         )
 
     def predict_step(self, *args: Any) -> Any:
-        """Keras' predict step, then `decode_predictions` (unless in `predict_raw`)."""
+        """Keras' predict step, then `decode_predictions`."""
         *state, data = args
         images = _unpack_images(data)
         outputs = super().predict_step(*state, images)
-        if self._predicting_raw:
-            return outputs
         if isinstance(outputs, tuple):  # JAX: (outputs, non-trainable variables)
             return self.decode_predictions(outputs[0], images), outputs[1]
         return self.decode_predictions(outputs, images)
@@ -377,14 +376,14 @@ class RetinaNet(keras.Model):
             Numpy arrays `{"boxes": [N, D, 4] in bounding_box_format, "classes": [N, D],
             "confidence": [N, D], "num_detections": [N]}`, -1 past `num_detections`.
         """
-        self._retrace_for_new_image_size(x)
+        self._predict_functions.select(x)
         return super().predict(
             x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
         )
 
     def predict_on_batch(self, x: Any) -> dict:
         """`predict` for one batch, as `keras.Model.predict_on_batch`; any image size."""
-        self._retrace_for_new_image_size(x)
+        self._predict_functions.select(x)
         return super().predict_on_batch(x)
 
     def predict_raw(
@@ -396,6 +395,10 @@ class RetinaNet(keras.Model):
         callbacks: list | None = None,
     ) -> dict:
         """`predict()` without decoding: the raw head outputs, as numpy arrays.
+
+        A thin alternative to `predict()`: a Keras model over the same layers (no copy of
+        the weights) whose predict step returns `model(images)`; it follows this model's
+        `jit_compile` and `run_eagerly`.
 
         Args:
             x: images `[N, H, W, 3]` or a dataset, as for `predict()`.
@@ -416,17 +419,11 @@ class RetinaNet(keras.Model):
             >>> raw["classification"].shape  # [N, anchors, num_classes]
             (2, 774, 3)
         """
-        decoded_function = self.predict_function
-        self.predict_function = self._raw_predict_function
-        self._predicting_raw = True
-        try:
-            return self.predict(
-                x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
-            )
-        finally:
-            self._raw_predict_function = self.predict_function
-            self.predict_function = decoded_function
-            self._predicting_raw = False
+        if self._raw_outputs is None:
+            self._set_untracked("_raw_outputs", _RawOutputs(self))
+        return self._raw_outputs.predict(
+            x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+        )
 
     # --- training -----------------------------------------------------------------------
 
@@ -441,12 +438,19 @@ class RetinaNet(keras.Model):
         """Configure training: the two losses, the optimizer and detection metrics.
 
         Args:
-            box_loss: `"smoothl1"` (default), `"huber"`, `"giou"`, `"ciou"` or a Keras
-                loss. A loss with a `bounding_box_format` attribute (the IoU losses) is
-                given decoded boxes of positive anchors in that format; others get the
-                box offsets. Either way it must return one value per anchor.
+            box_loss: `"smoothl1"` (default), `"huber"`, `"giou"`, `"ciou"`, a Keras
+                loss, or a function `(y_true, y_pred) -> loss per anchor`. A loss with a
+                `bounding_box_format` attribute (the IoU losses) is given decoded boxes
+                in that format; others get the box offsets `[B, A, 4]`.
             classification_loss: `"focal"` (default) or a Keras loss of one-hot targets
-                and logits (`from_logits=True`), one value per anchor.
+                `[B, A, num_classes]` and logits (`from_logits=True`).
+
+            Keras applies both losses (they are `compile(loss={"box": ...,
+            "classification": ...})` underneath) with per-anchor `sample_weight` `1 / N`,
+            `N` the positive anchors of the (global) batch: the named losses use
+            `reduction="sum"`, the RetinaNet loss; a loss object keeps its own
+            reduction, so Keras' default `"sum_over_batch_size"` also divides by the
+            number of loss elements. See `nbdetect.models.retinanet.loss`.
             loss: not accepted; RetinaNet has two losses (the error says which).
             metrics: detection metrics, e.g. `[nbdetect.metrics.BoxCOCOMetrics(...)]`:
                 each gets `update_state(y_true, decoded_predictions)` in every train and
@@ -473,24 +477,30 @@ class RetinaNet(keras.Model):
                 "box_loss= (e.g. 'smoothl1') and classification_loss= (e.g. 'focal') "
                 "instead."
             )
-        self.box_loss = _box_loss(box_loss)
-        self.classification_loss = _classification_loss(classification_loss)
+        self.box_loss = retinanet_loss.box_loss(box_loss)
+        self.classification_loss = retinanet_loss.classification_loss(classification_loss)
         metrics = list(metrics or [])
+        if metrics:
+            _refuse_host_metrics_on_tpu()
         if metrics and kwargs.get("jit_compile", "auto") == "auto":
             kwargs["jit_compile"] = False
-        super().compile(**kwargs)
+        # Keras reduces, tracks ("box_loss", "classification_loss") and scales the losses.
+        super().compile(
+            loss={"box": self.box_loss, "classification": self.classification_loss}, **kwargs
+        )
         for metric in metrics:
             # Ids the model cannot predict would be evaluated as classes of their own.
             if getattr(metric, "num_classes", 0) is None:
                 metric.num_classes = self.num_classes
         self._set_untracked("_detection_metrics", tuple(metrics))
-        self._raw_predict_function = None
+        self._predict_functions.clear()
 
     def get_compile_config(self) -> dict | None:
         """Keras' compile config plus the two losses and the detection metrics."""
         config = super().get_compile_config()
         if config is None:
             return None
+        config.pop("loss", None)  # the two losses below
         config.update(
             box_loss=keras.saving.serialize_keras_object(self.box_loss),
             classification_loss=keras.saving.serialize_keras_object(self.classification_loss),
@@ -531,9 +541,12 @@ class RetinaNet(keras.Model):
     ) -> Any:
         """Focal + box loss of a batch, each normalised by `max(1, positive anchors)`.
 
-        The targets are encoded here, with `label_encoder`. `box_loss` and
-        `classification_loss` are also tracked as metrics of those names.
-        `sample_weight` is not supported (detection losses weigh anchors, not images).
+        The targets are encoded here, with `label_encoder`, and handed to
+        `keras.Model.compute_loss` with per-anchor weights (see
+        `nbdetect.models.retinanet.loss`): Keras reduces the two compiled losses,
+        tracks them as `box_loss` and `classification_loss`, and adds the layers'
+        regularization losses. `sample_weight` is not supported (detection losses weigh
+        anchors, not images).
 
         Args:
             x: the images `[B, H, W, C]`.
@@ -541,12 +554,11 @@ class RetinaNet(keras.Model):
                 (-1 padded) or ragged.
             y_pred: the raw outputs `{"box", "classification"}`.
             sample_weight: must be None.
-            training: unused; part of Keras' signature.
+            training: passed on to Keras.
 
         Returns:
-            The scalar total loss (plus any regularization losses of the layers).
+            The scalar total loss.
         """
-        del training
         if self.box_loss is None:
             raise ValueError(
                 "RetinaNet.compute_loss() needs the losses: call model.compile("
@@ -575,45 +587,13 @@ class RetinaNet(keras.Model):
         box_targets, class_targets = self.label_encoder(
             x, {"boxes": boxes, "classes": targets["classes"]}
         )
-        box_pred, class_pred = y_pred["box"], y_pred["classification"]
-        _check_anchor_count(box_targets.shape[1], box_pred.shape[1], (height, width))
-
-        positive = ops.cast(class_targets >= 0, "float32")
-        not_ignored = ops.cast(class_targets != self.label_encoder.ignore_class, "float32")
-        # Empty batches (no positive anchor) still train the background, with a finite loss.
-        normalizer = ops.maximum(ops.sum(positive), 1.0)
-
-        class_ids = ops.cast(ops.where(class_targets >= 0, class_targets, 0), "int32")
-        one_hot = ops.one_hot(class_ids, self.num_classes) * positive[..., None]
-        class_losses = _per_anchor(self.classification_loss, one_hot, class_pred)
-        classification_loss = ops.sum(class_losses * not_ignored) / normalizer
-
-        box_loss_format = getattr(self.box_loss, "bounding_box_format", None)
-        if box_loss_format is None:
-            box_losses = _per_anchor(self.box_loss, box_targets, box_pred)
-        else:
-            # IoU losses compare boxes: decode both. Non-positive anchors' targets are the
-            # anchors themselves (zero offsets), so every box is valid and the loss finite.
-            anchors = self._anchors_yxyx(height, width)
-            variance = self.label_encoder.box_variance
-            true_boxes, pred_boxes = (
-                convert_format(
-                    decode_deltas_to_boxes(anchors, deltas, variance),
-                    source="yxyx",
-                    target=box_loss_format,
-                    image_shape=(height, width),
-                )
-                for deltas in (box_targets, box_pred)
-            )
-            box_losses = _per_anchor(self.box_loss, true_boxes, pred_boxes)
-        box_loss = ops.sum(box_losses * positive) / normalizer
-
-        self.box_loss_tracker.update_state(box_loss)
-        self.classification_loss_tracker.update_state(classification_loss)
-        total = box_loss + classification_loss
-        for extra in self.losses:  # regularizers of any layer
-            total = total + ops.cast(ops.sum(extra), "float32")
-        return total
+        _check_anchor_count(box_targets.shape[1], y_pred["box"].shape[1], (height, width))
+        y_true, y_pred, weights = retinanet_loss.loss_arguments(
+            self, x, box_targets, class_targets, y_pred
+        )
+        return super().compute_loss(
+            x=x, y=y_true, y_pred=y_pred, sample_weight=weights, training=training
+        )
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict:
         """Update the detection metrics with decoded predictions; return all metrics."""
@@ -757,69 +737,23 @@ class RetinaNet(keras.Model):
             image_shape=(height, width),
         )
 
-    def _retrace_for_new_image_size(self, x: Any) -> None:
-        # TensorFlow traces predict steps with reduce_retracing: the second image size
-        # seen would be traced as unknown (None), and decoding needs a static anchor
-        # count. A new function per image size keeps every trace static. (jax.jit already
-        # specializes on shapes.)
-        if keras.backend.backend() != "tensorflow":
-            return
-        shape = _image_batch_shape(x)
-        traced = self._traced_image_shapes.get(self._predicting_raw)
-        if shape is not None and shape != traced:
-            self.predict_function = None
-            self._traced_image_shapes[self._predicting_raw] = shape
-
     def _set_untracked(self, name: str, value: Any) -> None:
         # Keras would track metrics stored on the model and keep every list ever
         # assigned; `metrics` lists the current ones itself.
         object.__setattr__(self, name, value)
 
 
-def _box_loss(identifier: Any) -> Any:
-    identifier = "smoothl1" if identifier is None else identifier
-    if isinstance(identifier, str):
-        # The IoU losses get boxes decoded in the model's internal format.
-        needs_format = identifier.lower() in ("giou", "ciou")
-        return nbdetect_losses.get(
-            identifier, **({"bounding_box_format": "yxyx"} if needs_format else {})
-        )
-    return _loss_object(identifier)
-
-
-def _classification_loss(identifier: Any) -> Any:
-    identifier = "focal" if identifier is None else identifier
-    if isinstance(identifier, str):
-        return nbdetect_losses.get(identifier, from_logits=True)
-    loss = _loss_object(identifier)
-    if getattr(loss, "from_logits", True) is False:
+def _refuse_host_metrics_on_tpu() -> None:
+    tf = sys.modules.get("tensorflow") if keras.backend.backend() == "tensorflow" else None
+    strategy = None if tf is None else tf.distribute.get_strategy()
+    if strategy is not None and type(strategy).__name__.startswith("TPUStrategy"):
         raise ValueError(
-            "RetinaNet.compile() got a classification_loss with from_logits=False; the "
-            "classification head outputs logits: pass from_logits=True, e.g. "
-            "nbdetect.losses.FocalLoss(from_logits=True)."
+            f"RetinaNet.compile() got detection metrics under {type(strategy).__name__}; "
+            "COCO metrics copy every batch to the host inside the train step, which a TPU "
+            "step cannot do. Compile without metrics and evaluate with "
+            "nbdetect.callbacks.EvaluateCOCOMetricsCallback(eval_data, bounding_box_format), "
+            "which predicts on the TPU and evaluates on the host after each epoch."
         )
-    return loss
-
-
-def _loss_object(identifier: Any) -> Any:
-    """A `keras.losses.Loss` (or its serialized config), or a plain loss function."""
-    if isinstance(identifier, (dict, keras.losses.Loss)):
-        return nbdetect_losses.get(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(
-        f"RetinaNet.compile() got the loss {identifier!r}; expected a name such as 'focal' "
-        "or 'smoothl1', a keras.losses.Loss, or a function (y_true, y_pred) -> loss per anchor."
-    )
-
-
-def _per_anchor(loss: Any, y_true: Any, y_pred: Any) -> Any:
-    """The loss of each anchor, `[B, A]`: a Keras loss unreduced, or a loss function."""
-    values = (
-        loss.call(y_true, y_pred) if isinstance(loss, keras.losses.Loss) else loss(y_true, y_pred)
-    )
-    values = ops.cast(values, "float32")
-    return ops.sum(values, axis=-1) if len(values.shape) == 3 else values
 
 
 def _class_mapping(class_mapping: Any, num_classes: int) -> dict[int, str] | None:
@@ -948,3 +882,76 @@ def _unpack_training_data(data: Any) -> Any:
     if isinstance(data, dict) and "images" in data:
         return data["images"], data["bounding_boxes"]
     return data
+
+
+class _PredictFunctions:
+    """A model's traced predict functions, one per image size (TensorFlow).
+
+    Keras traces TensorFlow predict steps with `reduce_retracing`: the second image size
+    seen would be traced as unknown (None), and decoding needs a static anchor count. One
+    function per size keeps every trace static, and a size seen before is not traced
+    again. (`jax.jit` already specializes on shapes.) The most recent sizes are kept.
+    """
+
+    LIMIT = 8
+
+    def __init__(self, model: keras.Model) -> None:
+        self._model = model
+        self._functions: collections.OrderedDict = collections.OrderedDict()
+        self._shape = None
+
+    @classmethod
+    def attach(cls, model: keras.Model) -> None:
+        # Untracked: Keras would otherwise look for layers and variables inside.
+        object.__setattr__(model, "_predict_functions", cls(model))
+
+    def select(self, x: Any) -> None:
+        """Make `model.predict_function` the one for the images of `x` (None: new)."""
+        if keras.backend.backend() != "tensorflow":
+            return
+        shape = _image_batch_shape(x)
+        if shape == self._shape:
+            return
+        model = self._model
+        if model.predict_function is not None:
+            self._functions[self._shape] = model.predict_function
+            self._functions.move_to_end(self._shape)
+            while len(self._functions) > self.LIMIT:
+                self._functions.popitem(last=False)
+        model.predict_function = self._functions.pop(shape, None)
+        self._shape = shape
+
+    def clear(self) -> None:
+        """Forget the functions of other sizes (the model's current one stays current)."""
+        self._functions.clear()
+
+
+class _RawOutputs(keras.Model):
+    """`predict_raw()`'s model: the detector's raw outputs, with its layers and weights."""
+
+    def __init__(self, detector: RetinaNet) -> None:
+        super().__init__(name=f"{detector.name}_raw_outputs")
+        self.detector = detector
+        self.built = True
+        self._set_untracked("_settings", None)
+        _PredictFunctions.attach(self)
+
+    def call(self, images: Any, training: bool = False) -> dict:
+        return self.detector(images, training=training)
+
+    def predict_step(self, *args: Any) -> Any:
+        *state, data = args
+        return super().predict_step(*state, _unpack_images(data))
+
+    def predict(self, x: Any, **kwargs: Any) -> dict:
+        settings = (self.detector.jit_compile, self.detector.run_eagerly)
+        if settings != self._settings:
+            self.jit_compile, self.run_eagerly = settings
+            self._predict_functions.clear()
+            self.predict_function = None
+            self._set_untracked("_settings", settings)
+        self._predict_functions.select(x)
+        return super().predict(x, **kwargs)
+
+    def _set_untracked(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
