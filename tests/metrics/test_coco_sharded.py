@@ -5,7 +5,6 @@ order: the rows that reach the evaluation are the same, so every float is too.
 """
 
 import io
-import os
 import pickle
 import subprocess
 import sys
@@ -230,12 +229,9 @@ def test_shards_filled_in_separate_processes(images, expected, tmp_path):
         shard, out = tmp_path / f"shard{index}.pkl", tmp_path / f"state{index}.npz"
         shard.write_bytes(pickle.dumps((SETTINGS, batches(part, 8))))
         command = [sys.executable, "-c", WORKER, str(shard), str(out)]
-        # Keras' numpy backend starts in about half the time of TensorFlow, and shows that a
-        # state carries no backend: workers and the merging process need not share one.
-        env = {**os.environ, "KERAS_BACKEND": "numpy"}
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-        )
+        # The test's own backend: Keras' numpy backend would start faster but needs scipy,
+        # which nbdetect does not install.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         workers.append((process, out))
     for process, _ in workers:
         output, _ = process.communicate(timeout=240)
