@@ -57,8 +57,8 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def keras_hub_model(size: int) -> keras.Model:
-    """RetinaNet-ResNet50 as KerasHub's COCO presets configure it, random weights."""
+def keras_hub_retinanet_backbone() -> keras.Model:
+    """KerasHub's ResNet50 + FPN (P3-P7) as its COCO RetinaNet presets configure it."""
     encoder = keras_hub.models.ResNetBackbone(
         input_conv_filters=[64],
         input_conv_kernel_sizes=[7],
@@ -68,9 +68,14 @@ def keras_hub_model(size: int) -> keras.Model:
         block_type="bottleneck_block",
         use_pre_activation=False,
     )
-    backbone = keras_hub.models.RetinaNetBackbone(
+    return keras_hub.models.RetinaNetBackbone(
         image_encoder=encoder, min_level=3, max_level=7, use_p5=False
     )
+
+
+def keras_hub_model(size: int) -> keras.Model:
+    """RetinaNet-ResNet50 as KerasHub's COCO presets configure it, random weights."""
+    backbone = keras_hub_retinanet_backbone()
     converter = keras_hub.layers.RetinaNetImageConverter(
         image_size=(size, size), scale=1 / 255, offset=None, crop_to_aspect_ratio=False
     )

@@ -79,6 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from adapter import keras_hub_retinanet_backbone  # noqa: E402
 from machine import cpu_model, usable_cores  # noqa: E402
 from retinanet import NUM_CLASSES, batch, keras_cv_model, nbdetect_model, optimizer  # noqa: E402
 
@@ -106,18 +107,7 @@ def keras_hub_model() -> keras.Model:
     """KerasHub's RetinaNet-ResNet50 as its COCO presets configure it, random weights."""
     import keras_hub
 
-    encoder = keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64],
-        input_conv_kernel_sizes=[7],
-        stackwise_num_filters=[64, 128, 256, 512],
-        stackwise_num_blocks=[3, 4, 6, 3],
-        stackwise_num_strides=[1, 2, 2, 2],
-        block_type="bottleneck_block",
-        use_pre_activation=False,
-    )
-    backbone = keras_hub.models.RetinaNetBackbone(
-        image_encoder=encoder, min_level=3, max_level=7, use_p5=False
-    )
+    backbone = keras_hub_retinanet_backbone()
     # No preprocessor: the other two models get the same 0-255 images without one, and
     # rescaling would only add a multiply to KerasHub's step.
     model = keras_hub.models.RetinaNetObjectDetector(

@@ -222,9 +222,9 @@ class RetinaNet(keras.Model):
         # === Training state (set by compile) ===
         self.box_loss = None
         self.classification_loss = None
-        self._set_untracked("_detection_metrics", ())
+        _set_untracked(self, "_detection_metrics", ())
         # predict_raw's model: the same layers, no decoding (built when first needed).
-        self._set_untracked("_raw_outputs", None)
+        _set_untracked(self, "_raw_outputs", None)
         _PredictFunctions.attach(self)
 
     # --- decoding -----------------------------------------------------------------------
@@ -420,7 +420,7 @@ class RetinaNet(keras.Model):
             (2, 774, 3)
         """
         if self._raw_outputs is None:
-            self._set_untracked("_raw_outputs", _RawOutputs(self))
+            _set_untracked(self, "_raw_outputs", _RawOutputs(self))
         return self._raw_outputs.predict(
             x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
         )
@@ -492,7 +492,7 @@ class RetinaNet(keras.Model):
             # Ids the model cannot predict would be evaluated as classes of their own.
             if getattr(metric, "num_classes", 0) is None:
                 metric.num_classes = self.num_classes
-        self._set_untracked("_detection_metrics", tuple(metrics))
+        _set_untracked(self, "_detection_metrics", tuple(metrics))
         self._predict_functions.clear()
 
     def get_compile_config(self) -> dict | None:
@@ -737,10 +737,11 @@ class RetinaNet(keras.Model):
             image_shape=(height, width),
         )
 
-    def _set_untracked(self, name: str, value: Any) -> None:
-        # Keras would track metrics stored on the model and keep every list ever
-        # assigned; `metrics` lists the current ones itself.
-        object.__setattr__(self, name, value)
+
+def _set_untracked(model: keras.Model, name: str, value: Any) -> None:
+    # Keras would track metrics and models stored on a model (and keep every list ever
+    # assigned); these are bookkeeping, not parts whose weights belong to the model.
+    object.__setattr__(model, name, value)
 
 
 def _refuse_host_metrics_on_tpu() -> None:
@@ -933,7 +934,7 @@ class _RawOutputs(keras.Model):
         super().__init__(name=f"{detector.name}_raw_outputs")
         self.detector = detector
         self.built = True
-        self._set_untracked("_settings", None)
+        _set_untracked(self, "_settings", None)
         _PredictFunctions.attach(self)
 
     def call(self, images: Any, training: bool = False) -> dict:
@@ -949,9 +950,6 @@ class _RawOutputs(keras.Model):
             self.jit_compile, self.run_eagerly = settings
             self._predict_functions.clear()
             self.predict_function = None
-            self._set_untracked("_settings", settings)
+            _set_untracked(self, "_settings", settings)
         self._predict_functions.select(x)
         return super().predict(x, **kwargs)
-
-    def _set_untracked(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
