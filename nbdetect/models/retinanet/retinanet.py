@@ -494,6 +494,28 @@ class RetinaNet(keras.Model):
                 metric.num_classes = self.num_classes
         _set_untracked(self, "_detection_metrics", tuple(metrics))
         self._predict_functions.clear()
+        self._build_training_state()
+
+    def _build_training_state(self) -> None:
+        # Keras' TensorFlow trainer (without a strategy; with one it builds symbolically
+        # itself) creates the optimizer's and the loss trackers' variables inside the first
+        # trace of the train step, and TensorFlow then traces the step a second time: a
+        # RetinaNet trace costs seconds to a minute. One small eager loss creates them now.
+        tf = sys.modules.get("tensorflow") if keras.backend.backend() == "tensorflow" else None
+        if tf is None or tf.distribute.has_strategy() or self.run_eagerly:
+            return
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        if any(metric.name == "box_loss" for metric in self.metrics):
+            return  # built already
+        # A backbone built for one image size gets that size.
+        shape = getattr(self.backbone, "input_shape", None)
+        height, width = (shape[1], shape[2]) if shape and len(shape) == 4 else (None, None)
+        images = ops.zeros((1, height or 64, width or 64, self.input_shape[-1]))
+        padding = {"boxes": -ops.ones((1, 1, 4)), "classes": -ops.ones((1, 1))}
+        self.compute_loss(images, padding, self(images, training=False))
+        for metric in self.metrics:
+            metric.reset_state()
 
     def get_compile_config(self) -> dict | None:
         """Keras' compile config plus the two losses and the detection metrics."""
