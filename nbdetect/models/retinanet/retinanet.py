@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import inspect
 import sys
@@ -497,25 +498,40 @@ class RetinaNet(keras.Model):
         self._build_training_state()
 
     def _build_training_state(self) -> None:
-        # Keras' TensorFlow trainer (without a strategy; with one it builds symbolically
-        # itself) creates the optimizer's and the loss trackers' variables inside the first
-        # trace of the train step, and TensorFlow then traces the step a second time: a
-        # RetinaNet trace costs seconds to a minute. One small eager loss creates them now.
-        tf = sys.modules.get("tensorflow") if keras.backend.backend() == "tensorflow" else None
-        if tf is None or tf.distribute.has_strategy() or self.run_eagerly:
+        """Create the optimizer's, losses' and metrics' variables now, symbolically.
+
+        Keras creates them at the first `fit`. Its TensorFlow trainer without a strategy
+        does it inside the first trace of the train step, and TensorFlow then traces the
+        step a second time (seconds to a minute for a RetinaNet); with a strategy it first
+        pulls a batch and reduces it over the replicas, which fails for ragged targets and
+        under `MultiWorkerMirroredStrategy` (Keras 3.15). A RetinaNet knows its batch
+        structure, so Keras' own symbolic build runs here on a batch of unknown sizes.
+        Other backends' trainers build from the first batch, outside the step: as is.
+        """
+        if keras.backend.backend() != "tensorflow" or not hasattr(self, "_symbolic_build"):
             return
-        if self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
-        if any(metric.name == "box_loss" for metric in self.metrics):
-            return  # built already
-        # A backbone built for one image size gets that size.
-        shape = getattr(self.backbone, "input_shape", None)
-        height, width = (shape[1], shape[2]) if shape and len(shape) == 4 else (None, None)
-        images = ops.zeros((1, height or 64, width or 64, self.input_shape[-1]))
-        padding = {"boxes": -ops.ones((1, 1, 4)), "classes": -ops.ones((1, 1))}
-        self.compute_loss(images, padding, self(images, training=False))
-        for metric in self.metrics:
-            metric.reset_state()
+        channels = self.input_shape[-1]
+        batch = (
+            keras.KerasTensor((None, None, None, channels)),
+            {
+                "boxes": keras.KerasTensor((None, None, 4)),
+                "classes": keras.KerasTensor((None, None)),
+            },
+        )
+        strategy = getattr(self, "_distribute_strategy", None)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self._symbolic_build(data_batch=batch)
+
+    def _training_state_built(self) -> bool:
+        loss = getattr(self, "_compile_loss", None)
+        return (loss is None or loss.built) and (self.optimizer is None or self.optimizer.built)
+
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Keras' TensorFlow trainer calls this at each fit/evaluate under a strategy: it
+        # reduces a batch over the replicas only to build what compile() has built.
+        if self._training_state_built():
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_compile_config(self) -> dict | None:
         """Keras' compile config plus the two losses and the detection metrics."""
@@ -546,12 +562,14 @@ class RetinaNet(keras.Model):
     def train_step(self, *args: Any) -> Any:
         """Keras' train step; also takes `{"images", "bounding_boxes"}` batches."""
         *state, data = args
-        return super().train_step(*state, _unpack_training_data(data))
+        logs = super().train_step(*state, _unpack_training_data(data))
+        return _logs_for_multi_worker(self, logs)
 
     def test_step(self, *args: Any) -> Any:
         """Keras' test step; also takes `{"images", "bounding_boxes"}` batches."""
         *state, data = args
-        return super().test_step(*state, _unpack_training_data(data))
+        logs = super().test_step(*state, _unpack_training_data(data))
+        return _logs_for_multi_worker(self, logs)
 
     def compute_loss(
         self,
@@ -764,6 +782,28 @@ def _set_untracked(model: keras.Model, name: str, value: Any) -> None:
     # Keras would track metrics and models stored on a model (and keep every list ever
     # assigned); these are bookkeeping, not parts whose weights belong to the model.
     object.__setattr__(model, name, value)
+
+
+def _logs_for_multi_worker(model: keras.Model, logs: Any) -> Any:
+    """The step's logs, each with a leading axis of one when training on several workers.
+
+    Keras 3 reduces the logs of a step over `MultiWorkerMirroredStrategy` workers with
+    `strategy.reduce("MEAN", value, axis=0)`, which refuses the scalar logs of any model
+    ("Invalid reduction dimension 0 for input with 0 dimensions", tensorflow#72388). Over
+    an axis of one per replica that mean is the scalar again (the workers' loss trackers
+    are in sync, so every replica holds the same value).
+    """
+    tf = sys.modules.get("tensorflow") if keras.backend.backend() == "tensorflow" else None
+    if tf is None or not isinstance(logs, dict):
+        return logs
+    strategy = model.distribute_strategy
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if not (multi_worker and strategy.extended._in_multi_worker_mode()):
+        return logs
+    return {
+        name: ops.expand_dims(value, 0) if ops.ndim(value) == 0 else value
+        for name, value in logs.items()
+    }
 
 
 def _refuse_host_metrics_on_tpu() -> None:
