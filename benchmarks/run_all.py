@@ -50,20 +50,21 @@ TAIL_LINES = 30
 class Benchmark:
     """One script: its flags for `--quick`, and whether it runs without `--only`.
 
-    A full run passes no flags: each script's defaults are the settings its docstring
-    quotes.
+    A full run passes `full` (usually nothing: each script's defaults are the settings
+    its docstring quotes).
     """
 
     name: str
     quick: str = ""
     default: bool = True
+    full: str = ""
 
     @property
     def script(self) -> Path:
         return HERE / f"{self.name}.py"
 
     def arguments(self, quick: bool) -> list[str]:
-        return self.quick.split() if quick else []
+        return (self.quick if quick else self.full).split()
 
 
 # In the order they run: the short ones first, the long training run last.
@@ -75,8 +76,11 @@ BENCHMARKS = (
     Benchmark("adapter", quick="--quick"),
     Benchmark("retinanet", quick="--size 128 --batch 2 --repeats 1"),
     Benchmark("train_step_breakdown", quick="--size 128 --batch 2 --repeats 1"),
+    # Against the last commit before the Keras-native train step (issue 14).
     Benchmark(
-        "convergence", quick="--minutes 1 --segment 0.5 --train-examples 64 --test-examples 16"
+        "convergence",
+        quick="--steps 20 --every 10 --train-examples 64 --test-examples 16",
+        full="--baseline 3a3125b",
     ),
     Benchmark("input_checks", quick="--rounds 1 --passes 1 --size 128", default=False),
 )

@@ -36,23 +36,37 @@ import numpy as np  # noqa: E402
 from nms import CLASSES, IMAGE_SIZE, detector_outputs  # noqa: E402
 
 from nbdetect.layers import MultiClassNonMaxSuppression  # noqa: E402
+from nbdetect.models.detector import Detector, InputWindow  # noqa: E402
 
 NUM_IMAGES = 8
 
 
 class CachedHead:
-    """A detector whose raw outputs are given: what `NMSExplorer` reads from a model."""
+    """The synthetic detector as a model: raw outputs given, decoded by nbdetect's NMS."""
 
     def __init__(self, boxes: np.ndarray, logits: np.ndarray) -> None:
         self.boxes, self.logits = boxes, logits
         self.bounding_box_format = "xywh"
         self.prediction_decoder = MultiClassNonMaxSuppression("xywh", from_logits=True)
 
-    def predict_raw(self, images, verbose=0):
-        return {"box": np.zeros_like(self.boxes), "classification": self.logits}
+    def predict(self, images, verbose=0):
+        return self.prediction_decoder(self.boxes, self.logits)
 
-    def decode_boxes(self, predictions, images=None, image_shape=None):
-        return self.boxes
+
+class CachedDetector(Detector):
+    """`CachedHead` as `NMSExplorer` sees it: its sweep gets the given boxes and logits.
+
+    As `Detector` gives the sweep `predict_raw` and `decode_boxes` of nbdetect's RetinaNet,
+    without the network.
+    """
+
+    def __init__(self, head: CachedHead) -> None:
+        super().__init__(head)
+        self.library = "nbdetect"  # its decoder is nbdetect's NMS: the sweep re-runs it
+
+    def _nms_inputs(self, batch: np.ndarray):
+        shape = batch.shape[1:3]
+        return self.model.boxes, self.model.logits, InputWindow.identity(*shape)
 
 
 class SentMessages:
@@ -81,7 +95,7 @@ def images() -> np.ndarray:
 def slider_latency(explorer, sent: SentMessages, name: str, values: list, repeats: int):
     """Median ms from setting the slider to its last canvas message, and the parts."""
     total, select, metrics = [], [], []
-    sweep = explorer.candidates
+    sweep = explorer.sweep
     original_select, original_metrics = sweep.select, explorer._metrics
 
     def timed(function, into):
@@ -166,7 +180,7 @@ def main() -> None:
     sent = SentMessages()
     start = time.perf_counter()
     explorer = NMSExplorer(
-        CachedHead(boxes, logits), pictures, truth, rows=2, cols=4, cell_size=256
+        CachedDetector(CachedHead(boxes, logits)), pictures, truth, rows=2, cols=4, cell_size=256
     )
     build = time.perf_counter() - start
     # The first move of each slider compiles nothing new, but warms caches: not timed.
