@@ -58,6 +58,7 @@ def convert_format(
     if isinstance(boxes, (list, tuple)):
         boxes = tensors.to_numpy(boxes)
     check_boxes_shape(boxes, "convert_format")
+    _check_batching(boxes, images)
     if images is not None and image_shape is not None:
         # Checked here too so the mistake is reported even when no size is needed.
         image_size(images, image_shape, caller="convert_format")
@@ -76,6 +77,23 @@ def convert_format(
             lambda flat: _convert_dense(flat, source, target, height, width, dtype), boxes
         )
     return _convert_dense(boxes, source, target, height, width, dtype)
+
+
+def _check_batching(boxes: Any, images: Any) -> None:
+    """Refuse one image's boxes `[N, 4]` with a batch of images: which image is theirs?"""
+    if images is None or tensors.rank(boxes) != 2:
+        return
+    batched = isinstance(images, (list, tuple)) or tensors.rank(images) == 4
+    if batched:
+        count = len(images) if isinstance(images, (list, tuple)) else None
+        what = f"a list of {count} images" if count is not None else "a batch of images"
+        raise ValueError(
+            f"convert_format() got boxes of shape {tensors.static_shape(boxes)} (one image's) "
+            f"with {what}; expected both batched (boxes [batch, num_boxes, 4] with images "
+            "[batch, height, width, channels]) or both unbatched (boxes [num_boxes, 4] with "
+            "one image [height, width, channels]). Pass the boxes' own image, or "
+            "image_shape=(height, width)."
+        )
 
 
 def _convert_dense(boxes, source, target, height, width, dtype):

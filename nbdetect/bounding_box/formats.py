@@ -68,5 +68,94 @@ def check_format(name: object, argument: str = "bounding_box_format", caller: st
 
 
 def is_relative(bounding_box_format: str) -> bool:
-    """True for the `rel_` formats, whose coordinates are fractions of the image size."""
-    return bounding_box_format.startswith("rel_")
+    """Whether a format's coordinates are fractions of the image size (the `rel_` formats).
+
+    Args:
+        bounding_box_format: a format name (case-insensitive).
+
+    Returns:
+        True for `rel_xyxy`, `rel_yxyx`, `rel_xywh` and `rel_center_xywh`.
+
+    Raises:
+        ValueError: not a format name (as KerasCV's `is_relative`).
+
+    Example:
+        >>> from nbdetect.bounding_box import is_relative
+        >>> is_relative("rel_xyxy"), is_relative("XYWH")
+        (True, False)
+    """
+    return check_format(bounding_box_format, caller="is_relative").startswith("rel_")
+
+
+def as_relative(bounding_box_format: str) -> str:
+    """The relative counterpart of a format (`"xyxy"` -> `"rel_xyxy"`); a relative one as is.
+
+    Args:
+        bounding_box_format: a format name (case-insensitive).
+
+    Returns:
+        The relative format's (lower-case) name.
+
+    Raises:
+        ValueError: not a format name, or `center_yxhw`, which has no relative counterpart
+            (KerasCV returns the unsupported name `"rel_center_yxhw"`).
+
+    Example:
+        >>> from nbdetect.bounding_box import as_relative
+        >>> as_relative("xywh"), as_relative("rel_yxyx")
+        ('rel_xywh', 'rel_yxyx')
+    """
+    name = check_format(bounding_box_format, caller="as_relative")
+    if name.startswith("rel_"):
+        return name
+    if f"rel_{name}" not in FORMATS:
+        relative = ", ".join(repr(f) for f in FORMATS if f.startswith("rel_"))
+        raise ValueError(
+            f"as_relative() got bounding_box_format={bounding_box_format!r}, which has no "
+            f"relative counterpart; the relative formats are {relative}. Convert the boxes "
+            "to one of their absolute formats first (e.g. 'center_xywh')."
+        )
+    return f"rel_{name}"
+
+
+# KerasCV's format constants: the index of each coordinate on the last axis.
+class XYXY:
+    """Indices of `xyxy` boxes: `LEFT, TOP, RIGHT, BOTTOM` (pixels)."""
+
+    LEFT, TOP, RIGHT, BOTTOM = 0, 1, 2, 3
+
+
+class REL_XYXY:  # noqa: N801 (KerasCV's name)
+    """Indices of `rel_xyxy` boxes: as `XYXY`, in fractions of the image size."""
+
+    LEFT, TOP, RIGHT, BOTTOM = 0, 1, 2, 3
+
+
+class YXYX:
+    """Indices of `yxyx` boxes: `TOP, LEFT, BOTTOM, RIGHT` (pixels)."""
+
+    TOP, LEFT, BOTTOM, RIGHT = 0, 1, 2, 3
+
+
+class REL_YXYX:  # noqa: N801 (KerasCV's name)
+    """Indices of `rel_yxyx` boxes: as `YXYX`, in fractions of the image size."""
+
+    TOP, LEFT, BOTTOM, RIGHT = 0, 1, 2, 3
+
+
+class XYWH:
+    """Indices of `xywh` boxes: `X, Y` (the top-left corner), `WIDTH, HEIGHT` (pixels)."""
+
+    X, Y, WIDTH, HEIGHT = 0, 1, 2, 3
+
+
+class REL_XYWH:  # noqa: N801 (KerasCV's name)
+    """Indices of `rel_xywh` boxes: as `XYWH`, in fractions of the image size."""
+
+    X, Y, WIDTH, HEIGHT = 0, 1, 2, 3
+
+
+class CENTER_XYWH:  # noqa: N801 (KerasCV's name)
+    """Indices of `center_xywh` boxes: `X, Y` (the center), `WIDTH, HEIGHT` (pixels)."""
+
+    X, Y, WIDTH, HEIGHT = 0, 1, 2, 3

@@ -8,6 +8,7 @@ import keras
 
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
+from nbdetect.bounding_box.image_size import image_size
 from nbdetect.bounding_box.validate import check_boxes_shape
 from nbdetect.utils import tensors
 
@@ -64,11 +65,11 @@ def compute_iou(
                 f"compute_iou() got {name} of shape {tensors.static_shape(boxes)}; expected "
                 "[num_boxes, 4] or [batch, num_boxes, 4]."
             )
-        converted.append(
-            convert_format(
-                boxes, bounding_box_format, "yxyx", images=images, image_shape=image_shape
-            )
-        )
+        sizes = {"images": images, "image_shape": image_shape}
+        if images is not None and tensors.rank(boxes) == 2 and not _is_one_image(images):
+            # One side shared by the whole batch: it needs the batch's one image size.
+            sizes = {"image_shape": image_size(images, caller="compute_iou")}
+        converted.append(convert_format(boxes, bounding_box_format, "yxyx", **sizes))
     boxes1, boxes2 = converted
     # Keras' masking assumes equal ranks: give an unbatched side the batch dimension.
     if tensors.rank(boxes1) != tensors.rank(boxes2):
@@ -82,6 +83,10 @@ def compute_iou(
         )
 
     return tensors.keras_call(iou, boxes1, boxes2)
+
+
+def _is_one_image(images: Any) -> bool:
+    return not isinstance(images, (list, tuple)) and tensors.rank(images) == 3
 
 
 def _broadcast_batch(boxes, other):

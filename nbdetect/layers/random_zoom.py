@@ -27,7 +27,8 @@ class RandomZoom(AffineLayer):
     `RandomTranslation`.
 
     Args:
-        height_factor: a number `f` for `[-f, f]`, or a `(low, high)` pair, above -1.
+        height_factor: a number `f` for `[-f, f]`, or a pair of bounds in either order
+            (as KerasCV: `(-0.4, -0.5)` is `(-0.5, -0.4)`), above -1.
         width_factor: the same for the width, or `None` to follow the height.
         fill_mode: `"constant"` (default), `"nearest"`, `"reflect"` or `"wrap"`.
         interpolation: `"bilinear"` or `"nearest"`.
@@ -81,6 +82,13 @@ class RandomZoom(AffineLayer):
 
     @staticmethod
     def _parse(value, name, caller):
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            # KerasCV draws between the two numbers in either order: (-0.4, -0.5) is
+            # (-0.5, -0.4).
+            try:
+                value = tuple(sorted(value))
+            except TypeError:
+                pass  # not numbers: parse_range says what was expected
         low, high = parse_range(value, name, caller)
         if low <= -1:
             checks.fail(

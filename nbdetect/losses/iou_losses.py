@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
@@ -10,9 +9,7 @@ from keras import ops
 
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format, is_relative
-
-# Keeps ratios finite for empty boxes; the value torchvision's box losses use.
-_EPSILON = 1e-7
+from nbdetect.bounding_box.paired_iou import complete_iou, generalized_iou
 
 
 class _PairedBoxLoss(keras.losses.Loss):
@@ -51,63 +48,6 @@ class _PairedBoxLoss(keras.losses.Loss):
         config = super().get_config()
         config["bounding_box_format"] = self.bounding_box_format
         return config
-
-
-def _overlap_terms(true, pred):
-    """IoU, union and the smallest enclosing box of paired corner tuples."""
-    tx1, ty1, tx2, ty2 = true
-    px1, py1, px2, py2 = pred
-    # Inverted boxes (x2 < x1) count as empty rather than as negative areas.
-    true_area = ops.relu(tx2 - tx1) * ops.relu(ty2 - ty1)
-    pred_area = ops.relu(px2 - px1) * ops.relu(py2 - py1)
-    intersection = ops.relu(ops.minimum(tx2, px2) - ops.maximum(tx1, px1)) * ops.relu(
-        ops.minimum(ty2, py2) - ops.maximum(ty1, py1)
-    )
-    union = true_area + pred_area - intersection
-    iou = intersection / (union + _EPSILON)
-    enclosing_width = ops.maximum(tx2, px2) - ops.minimum(tx1, px1)
-    enclosing_height = ops.maximum(ty2, py2) - ops.minimum(ty1, py1)
-    return iou, union, enclosing_width, enclosing_height
-
-
-def generalized_iou(true: tuple, pred: tuple) -> Any:
-    """GIoU of paired boxes given as `(x1, y1, x2, y2)` tuples of `[...]` tensors.
-
-    `GIoU = IoU - (enclosing area - union) / enclosing area`, in `[-1, 1]`.
-    """
-    iou, union, width, height = _overlap_terms(true, pred)
-    enclosing_area = width * height
-    return iou - (enclosing_area - union) / (enclosing_area + _EPSILON)
-
-
-def complete_iou(true: tuple, pred: tuple) -> Any:
-    """CIoU of paired boxes given as `(x1, y1, x2, y2)` tuples of `[...]` tensors.
-
-    `CIoU = IoU - d^2 / c^2 - alpha * v`: `d` the distance between the centers, `c` the
-    diagonal of the enclosing box, `v = 4 / pi^2 * (atan(w_t / h_t) - atan(w_p / h_p))^2`
-    the aspect-ratio mismatch and `alpha = v / (1 - IoU + v)` its weight, a constant for
-    the gradient (as torchvision and the paper's reference code treat it).
-    """
-    iou, _, width, height = _overlap_terms(true, pred)
-    tx1, ty1, tx2, ty2 = true
-    px1, py1, px2, py2 = pred
-    # Squared distance between the centers, from sums of corners (halved once, squared).
-    center_distance = (((tx1 + tx2) - (px1 + px2)) ** 2 + ((ty1 + ty2) - (py1 + py2)) ** 2) / 4.0
-    diagonal = width**2 + height**2 + _EPSILON
-    mismatch = (4.0 / math.pi**2) * (
-        _aspect_angle(tx2 - tx1, ty2 - ty1) - _aspect_angle(px2 - px1, py2 - py1)
-    ) ** 2
-    alpha = ops.stop_gradient(mismatch / (1.0 - iou + mismatch + _EPSILON))
-    return iou - center_distance / diagonal - alpha * mismatch
-
-
-def _aspect_angle(width, height):
-    """`atan(width / height)`, finite with finite gradients for flat and empty boxes."""
-    width, height = ops.relu(width), ops.relu(height)
-    # atan2 handles a zero height; an empty box has no aspect ratio, so it gets a
-    # square's angle through constant inputs (and no gradient) instead of atan2(0, 0).
-    empty = ops.logical_and(width <= 0, height <= 0)
-    return ops.arctan2(ops.where(empty, 1.0, width), ops.where(empty, 1.0, height))
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")

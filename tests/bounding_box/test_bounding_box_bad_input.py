@@ -196,8 +196,8 @@ CASES = [
     case(
         "size: images of different sizes for unbatched boxes",
         lambda: convert_format(BOXES, "xyxy", "rel_xyxy", images=[IMAGE, IMAGE[:9]]),
-        r"Got images of different sizes \(one per image, 2 images\) for boxes of shape \(2, 4\); "
-        r"boxes for a batch of images must be batched: \[batch, num_boxes, 4\]",
+        r"convert_format\(\) got boxes of shape \(2, 4\) \(one image's\) with a list of 2 images; "
+        r"expected both batched \(boxes \[batch, num_boxes, 4\]",
     ),
     case(
         "size: more images than boxes",

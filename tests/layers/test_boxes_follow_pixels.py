@@ -37,6 +37,10 @@ AXIS_ALIGNED = {
     "RandomZoom": lambda fmt, seed: layers.RandomZoom(
         (-0.4, 0.5), bounding_box_format=fmt, seed=seed
     ),
+    # KerasCV takes bounds in either order.
+    "RandomZoom-high-to-low": lambda fmt, seed: layers.RandomZoom(
+        (-0.2, -0.5), bounding_box_format=fmt, seed=seed
+    ),
     "RandomZoom-width": lambda fmt, seed: layers.RandomZoom(
         (-0.3, 0.3), (-0.4, 0.6), bounding_box_format=fmt, seed=seed
     ),
