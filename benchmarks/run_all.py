@@ -16,8 +16,9 @@ Not run unless named with `--only`: `input_checks` (it compares this checkout wi
 commit from before issue 13's input checks, so its ratio now also holds every later
 change; run it when changing the checks).
 
-Run (about an hour on a 2-core CPU; `--quick`, each script's smallest flags, checks that
-they work in about 15 minutes, most of it tracing ResNet50 RetinaNets: not for quoting):
+Run (about 80 minutes on a 2-core CPU, 16 of them convergence's two trainings;
+`--quick`, each script's smallest flags, checks that they work in about 15 minutes, most
+of it tracing ResNet50 RetinaNets: not for quoting):
     python benchmarks/run_all.py
     python benchmarks/run_all.py --only nms coco_eval --output /tmp/bench.md
     python benchmarks/run_all.py --quick --accelerator-note "none: CPU only"
