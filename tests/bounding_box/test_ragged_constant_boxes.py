@@ -109,3 +109,26 @@ def test_a_box_with_three_coordinates_is_refused_in_tf_data():
     )
     with pytest.raises(tf.errors.InvalidArgumentError, match="other than 4 coordinates"):
         next(iter(ds))
+
+
+def test_retinanet_evaluates_targets_built_with_tf_ragged_constant():
+    import keras
+
+    from nbdetect.demo import build_demo_model
+
+    model = build_demo_model(3)
+    model.compile(optimizer="sgd", run_eagerly=True)
+    images = np.zeros((2, 64, 64, 3), "float32")
+    boxes = [[[10.0, 10.0, 20.0, 20.0]], [[5.0, 5.0, 30.0, 30.0], [1.0, 1.0, 8.0, 8.0]]]
+    classes = tf.ragged.constant([[1.0], [0.0, 2.0]])
+    logs = {}
+    for kind, ragged in (
+        ("rank_one", tf.ragged.constant(boxes, ragged_rank=1)),
+        ("default", tf.ragged.constant(boxes)),
+    ):
+        keras.utils.set_random_seed(0)
+        logs[kind] = model.test_on_batch(
+            images, {"boxes": ragged, "classes": classes}, return_dict=True
+        )
+    assert logs["default"] == logs["rank_one"]
+    assert logs["default"]["box_loss"] > 0
