@@ -7,7 +7,7 @@ from typing import Any
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format, is_relative
 from nbdetect.bounding_box.image_size import align_to_boxes, image_size
-from nbdetect.bounding_box.validate import validate_format
+from nbdetect.bounding_box.validate import standardize_box_dict, validate_format
 from nbdetect.utils import tensors
 
 
@@ -45,6 +45,7 @@ def clip_to_image(
         array([[ 0., 10., 32., 20.]], dtype=float32)
     """
     bounding_box_format = check_format(bounding_box_format, caller="clip_to_image")
+    bounding_boxes = standardize_box_dict(bounding_boxes, "clip_to_image")
     info = validate_format(bounding_boxes)
     key = info["classes_key"]
     boxes = bounding_boxes["boxes"]

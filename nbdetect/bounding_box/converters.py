@@ -9,7 +9,7 @@ import numpy as np
 
 from nbdetect.bounding_box.formats import check_format, is_relative
 from nbdetect.bounding_box.image_size import align_to_boxes, image_size
-from nbdetect.bounding_box.validate import CLASS_KEYS, check_boxes_shape
+from nbdetect.bounding_box.validate import CLASS_KEYS, standardize_boxes
 from nbdetect.utils import tensors
 
 
@@ -57,7 +57,7 @@ def convert_format(
     target = check_format(target, "target", "convert_format")
     if isinstance(boxes, (list, tuple)):
         boxes = tensors.to_numpy(boxes)
-    check_boxes_shape(boxes, "convert_format")
+    boxes = standardize_boxes(boxes, "convert_format")
     _check_batching(boxes, images)
     if images is not None and image_shape is not None:
         # Checked here too so the mistake is reported even when no size is needed.

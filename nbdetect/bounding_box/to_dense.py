@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbdetect.bounding_box.validate import validate_format
+from nbdetect.bounding_box.validate import standardize_box_dict, validate_format
 from nbdetect.utils import tensors
 
 
@@ -49,6 +49,7 @@ def to_dense(bounding_boxes: dict, max_boxes: int | None = None, default_value: 
     """
     if not isinstance(bounding_boxes, dict):
         validate_format(bounding_boxes)
+    bounding_boxes = standardize_box_dict(bounding_boxes, "to_dense")
     if _rows(bounding_boxes.get("boxes")) is not None:
         validate_format(bounding_boxes)
         return _list_to_dense(bounding_boxes, max_boxes, default_value)

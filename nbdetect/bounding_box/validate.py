@@ -24,8 +24,41 @@ def classes_key(bounding_boxes: dict) -> str:
     )
 
 
+def standardize_boxes(boxes: Any, caller: str, argument: str = "boxes") -> Any:
+    """`boxes` with 4 coordinates on a uniform last axis, or a clear error.
+
+    A `tf.RaggedTensor` whose coordinate axis is ragged too (what `tf.ragged.constant`
+    builds by default, `[B, None, None]`) is returned as `[B, None, 4]` when every box has
+    4 coordinates, as KerasCV accepts it; other inputs are returned as they are.
+
+    Raises:
+        ValueError: boxes without 4 coordinates on the last axis (for ragged coordinate
+            axes: eagerly, or when the graph runs).
+    """
+    if tensors.is_ragged(boxes) and boxes.ragged_rank == boxes.shape.rank - 1:
+        boxes = tensors.uniform_last_axis(
+            boxes,
+            4,
+            f"{caller}() got {argument} as a tf.RaggedTensor of shape "
+            f"{tensors.static_shape(boxes)} in which some box has other than 4 coordinates; "
+            "every box needs 4 (in the format's order).",
+        )
+    check_boxes_shape(boxes, caller, argument)
+    return boxes
+
+
+def standardize_box_dict(bounding_boxes: Any, caller: str) -> Any:
+    """A box dict whose `"boxes"` went through `standardize_boxes` (other values as is)."""
+    if not isinstance(bounding_boxes, dict) or not tensors.is_ragged(bounding_boxes.get("boxes")):
+        return bounding_boxes
+    boxes = standardize_boxes(bounding_boxes["boxes"], caller, "bounding_boxes['boxes']")
+    if boxes is bounding_boxes["boxes"]:
+        return bounding_boxes
+    return {**bounding_boxes, "boxes": boxes}
+
+
 def check_boxes_shape(boxes: Any, caller: str, argument: str = "boxes") -> None:
-    """Raise unless `boxes` has 4 coordinates on its last axis."""
+    """Raise unless `boxes` has 4 coordinates on its last axis (see `standardize_boxes`)."""
     shape = tensors.static_shape(boxes)
     if tensors.is_ragged(boxes) and boxes.ragged_rank == boxes.shape.rank - 1:
         raise ValueError(

@@ -32,7 +32,7 @@ import tensorflow as tf
 from nbdetect.bounding_box.clip import clip_to_image
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
-from nbdetect.bounding_box.validate import validate_format
+from nbdetect.bounding_box.validate import standardize_box_dict, validate_format
 from nbdetect.utils import checks, tensors
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian")
@@ -226,7 +226,7 @@ class AugmentationLayer(keras.layers.Layer):
         elif raw_boxes is not None:
             # Boxes that only travel along are checked all the same: a batch of boxes
             # that does not belong to the images is as wrong here as anywhere.
-            self._check_boxes(_box_tensors(raw_boxes), images, single, assertions)
+            self._check_boxes(_box_tensors(raw_boxes, self._caller()), images, single, assertions)
         if assertions:
             # Sizes unknown when traced: nothing may use the inputs before the checks ran
             # (a gather over mismatched batches would fail first, with its own message).
@@ -285,7 +285,7 @@ class AugmentationLayer(keras.layers.Layer):
                 f"format of your boxes, e.g. {type(self).__name__}(..., "
                 "bounding_box_format='xywh'); formats: nbdetect.bounding_box.FORMATS."
             )
-        bounding_boxes = _box_tensors(bounding_boxes)
+        bounding_boxes = _box_tensors(bounding_boxes, self._caller())
         self._check_boxes(bounding_boxes, images, single, assertions)
         per_box = per_box_keys(bounding_boxes)
         boxes = {}
@@ -411,11 +411,12 @@ def _ragged_from_rows(rows: list) -> tf.RaggedTensor:
     )
 
 
-def _box_tensors(bounding_boxes: Any) -> Any:
+def _box_tensors(bounding_boxes: Any, caller: str) -> Any:
     """A bounding box dict with its values as TensorFlow tensors (anything else as is)."""
     if not isinstance(bounding_boxes, dict):
         return bounding_boxes
-    return {key: as_tf(value) for key, value in bounding_boxes.items()}
+    tf_boxes = {key: as_tf(value) for key, value in bounding_boxes.items()}
+    return standardize_box_dict(tf_boxes, caller.removesuffix("()"))
 
 
 def _leaves(value: Any) -> list:

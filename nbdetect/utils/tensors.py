@@ -55,6 +55,43 @@ def array_kind(x: Any) -> str:
     return BACKEND
 
 
+def uniform_last_axis(x: Any, size: int, message: str) -> Any:
+    """A `tf.RaggedTensor` whose last axis is ragged, with that axis made uniform.
+
+    `tf.ragged.constant` makes every axis after the first ragged: boxes `[B, None, None]`
+    whose rows all hold 4 numbers are `[B, None, 4]` in truth. Returns `x` with a dense
+    last axis of `size` (`[B, None, size]`, or `[N, size]` for `[N, None]`), after checking
+    that every row has `size` entries: eagerly a `ValueError(message)`, in a graph an
+    assertion that fails with `message` when run.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> from nbdetect.utils.tensors import uniform_last_axis
+        >>> boxes = tf.ragged.constant([[[0, 0, 1, 1]], []])  # shape [2, None, None]
+        >>> uniform_last_axis(boxes, 4, "4 coordinates").shape
+        TensorShape([2, None, 4])
+    """
+    tf = _tf()
+
+    def innermost(rt):
+        if rt.ragged_rank > 1:
+            return rt.with_values(innermost(rt.values))
+        lengths = rt.row_lengths()
+        if tf.executing_eagerly():
+            if not bool(tf.reduce_all(lengths == size)):
+                raise ValueError(message)
+            values = rt.values
+        else:
+            check = tf.debugging.assert_equal(
+                lengths, tf.cast(size, lengths.dtype), message=message
+            )
+            with tf.control_dependencies([check]):
+                values = tf.identity(rt.values)
+        return tf.reshape(values, [-1, size])
+
+    return innermost(x)
+
+
 def in_tf_graph() -> bool:
     """True while tracing a `tf.function` or a `tf.data` map function."""
     tf = _tf()
