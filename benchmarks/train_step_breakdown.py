@@ -16,6 +16,9 @@ Each piece runs in its own `tf.function` (autograph off) and its time is the med
 - target encoding: the model's label encoder (anchors matched to the boxes), after the
   box-format conversion its `compute_loss` does;
 - forward: `model(images, training=True)`;
+- predict: `model.predict(images)`, the network and each library's default decoding
+  (nbdetect: per-class NMS; KerasHub and KerasCV: their `NonMaxSuppression`) with Keras'
+  data adapter and iterator, as a user calls it (target: nbdetect's <= KerasHub's);
 - forward + loss: the forward pass, then `model.compute_loss(...)` (target encoding, the
   two losses, Keras' loss trackers);
 - forward + backward: the forward pass under a `GradientTape`, then the gradients of the
@@ -89,9 +92,11 @@ FIT_STEP = "full step: fit, per step"
 OVERHEAD_ONE = "overhead: fit 1 step - fwd+bwd"
 OVERHEAD_STEP = "overhead: per step - fwd+bwd"
 FIRST_FIT = "first fit call, tracing incl."
+PREDICT = "predict (network + decoding)"
 ROWS = (
     "target encoding",
     "forward",
+    PREDICT,
     "forward + loss",
     "forward + backward",
     "optimizer apply",
@@ -202,6 +207,9 @@ def pieces(model: keras.Model, encode: Callable, images, targets) -> tuple[dict,
     functions["optimizer apply"] = (apply, ())
 
     calls = {name: (lambda f=f, a=a: f(*a)) for name, (f, a) in functions.items()}
+    # Keras' predict with each library's default decoder (nbdetect: per-class NMS; KerasHub
+    # and KerasCV: their NonMaxSuppression), its data adapter and iterator included.
+    calls[PREDICT] = lambda: model.predict(images, batch_size=len(images), verbose=0)
     return calls, functions
 
 
@@ -393,6 +401,10 @@ def print_report(results: dict, args, load_before: float) -> None:
                 f"  nbdetect / best peer ({best}), {full} = {ratio(ours, peers[best])}"
                 "   target <= 1.0x"
             )
+
+    ours, hub = rows[OWN].get(PREDICT), rows.get("KerasHub 0.32", {}).get(PREDICT)
+    if isinstance(ours, tuple) and isinstance(hub, tuple):
+        print(f"  nbdetect / KerasHub 0.32, {PREDICT} = {ratio(ours, hub)}   target <= 1.0x")
 
     print("\ntraces of train_step (same shapes throughout; Keras' tf.function counts after 2 fits)")
     for n in names:
