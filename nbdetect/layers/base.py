@@ -630,6 +630,7 @@ def parse_range(
     caller: str,
     single: str | None = "symmetric",
     bounds: tuple[float | None, float | None] = (None, None),
+    either_order: bool = False,
 ) -> tuple[float, float]:
     """Read a factor argument: a number or a `(low, high)` pair.
 
@@ -640,6 +641,7 @@ def parse_range(
         single: what one number `f` means: `"symmetric"` is `(-f, f)`, `"from_zero"` is
             `(0, f)`, `None` means only pairs are accepted.
         bounds: the smallest and largest allowed values (`None`: unbounded).
+        either_order: accept a pair given high to low, as `(low, high)`.
 
     Returns:
         `(low, high)` as floats, `low <= high`.
@@ -661,7 +663,7 @@ def parse_range(
     if is_number and single is not None:
         low, high = (-abs(value), abs(value)) if single == "symmetric" else (0.0, value)
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_real, value)):
-        low, high = value
+        low, high = sorted(value) if either_order else value
     else:
         example = f"{name}=0.2 or {name}=(0.1, 0.3)" if single else f"{name}=(0.1, 0.3)"
         kind = "a number or a (low, high) pair" if single else "a (low, high) pair of numbers"

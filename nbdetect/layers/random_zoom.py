@@ -82,14 +82,8 @@ class RandomZoom(AffineLayer):
 
     @staticmethod
     def _parse(value, name, caller):
-        if isinstance(value, (tuple, list)) and len(value) == 2:
-            # KerasCV draws between the two numbers in either order: (-0.4, -0.5) is
-            # (-0.5, -0.4).
-            try:
-                value = tuple(sorted(value))
-            except TypeError:
-                pass  # not numbers: parse_range says what was expected
-        low, high = parse_range(value, name, caller)
+        # KerasCV draws between the two numbers in either order: (-0.4, -0.5) is (-0.5, -0.4).
+        low, high = parse_range(value, name, caller, either_order=True)
         if low <= -1:
             checks.fail(
                 caller,
