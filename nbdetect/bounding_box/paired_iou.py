@@ -19,15 +19,13 @@ from nbdetect.utils import tensors
 _EPSILON = 1e-7
 
 
-def compute_ciou(
-    boxes1: Any, boxes2: Any, bounding_box_format: str, image_shape: Any = None
-) -> Any:
+def compute_ciou(boxes1: Any, boxes2: Any, bounding_box_format: str) -> Any:
     """Complete IoU (Zheng et al., 2020) of paired boxes, as KerasCV's `compute_ciou`.
 
     `CIoU = IoU - d^2 / c^2 - alpha * v`: `d` the distance between the centers, `c` the
     diagonal of the smallest enclosing box, `v = 4 / pi^2 * (atan(w1 / h1) -
     atan(w2 / h2))^2` and `alpha = v / (1 - IoU + v)`. KerasCV 0.9 squares the whole
-    aspect term (`((4 / pi^2) * diff)^2`, not the paper's); see the differences page.
+    aspect term (`((4 / pi^2) * diff)^2`, not the paper's), a deliberate difference.
     Empty and flat boxes give finite values.
 
     Args:
@@ -35,8 +33,7 @@ def compute_ciou(
         boxes2: `[..., 4]` boxes, paired with `boxes1` position by position
             (broadcastable).
         bounding_box_format: the format of both. Relative boxes are compared in relative
-            coordinates (as KerasCV does); `image_shape` is not needed.
-        image_shape: unused, accepted for symmetry with `compute_iou`.
+            coordinates (as KerasCV does): no image size is needed.
 
     Returns:
         `[...]` CIoU values in `[-1, 1]`, a tensor of the backend.
@@ -49,16 +46,24 @@ def compute_ciou(
         0.2564
     """
     fmt = check_format(bounding_box_format, caller="compute_ciou")
-    del image_shape  # CIoU does not change with the unit of the coordinates
-    target = "rel_xyxy" if is_relative(fmt) else "xyxy"
     corners = []
     for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
         if isinstance(boxes, (list, tuple)):
             boxes = tensors.to_numpy(boxes)
         check_boxes_shape(boxes, "compute_ciou", name)
-        boxes = convert_format(ops.convert_to_tensor(boxes, "float32"), fmt, target)
-        corners.append(tuple(boxes[..., i] for i in range(4)))
+        corners.append(corner_tuple(ops.convert_to_tensor(boxes, "float32"), fmt))
     return complete_iou(*corners)
+
+
+def corner_tuple(boxes: Any, bounding_box_format: str, dtype: Any = "float32") -> tuple:
+    """`[..., 4]` boxes as an `(x1, y1, x2, y2)` tuple of `[...]` tensors.
+
+    Relative boxes stay relative (`rel_xyxy`): IoU, GIoU and CIoU need no image size.
+    """
+    fmt = check_format(bounding_box_format)
+    target = "rel_xyxy" if is_relative(fmt) else "xyxy"
+    corners = convert_format(boxes, fmt, target, dtype=dtype)
+    return tuple(corners[..., i] for i in range(4))
 
 
 def _overlap_terms(true, pred):

@@ -123,7 +123,7 @@ def validate_format(bounding_boxes: Any, variable_name: str = "bounding_boxes") 
         if class_rows is None and isinstance(classes, (list, tuple)):
             class_rows = [np.asarray(row) for row in classes]
         return _validate_rows(box_rows, class_rows, variable_name, key)
-    check_boxes_shape(boxes, "validate_format", f"{variable_name}['boxes']")
+    boxes = standardize_boxes(boxes, "validate_format", f"{variable_name}['boxes']")
     boxes_rank = tensors.rank(boxes)
     if boxes_rank not in (2, 3):
         raise ValueError(

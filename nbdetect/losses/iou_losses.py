@@ -7,9 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from nbdetect.bounding_box.converters import convert_format
-from nbdetect.bounding_box.formats import check_format, is_relative
-from nbdetect.bounding_box.paired_iou import complete_iou, generalized_iou
+from nbdetect.bounding_box.formats import check_format
+from nbdetect.bounding_box.paired_iou import complete_iou, corner_tuple, generalized_iou
 
 
 class _PairedBoxLoss(keras.losses.Loss):
@@ -31,17 +30,8 @@ class _PairedBoxLoss(keras.losses.Loss):
                 f"{pred_shape}; both need 4 box coordinates on the last axis, paired box "
                 "for box: [..., 4]."
             )
-        fmt = check_format(self.bounding_box_format)
-        # IoU and GIoU do not change when both boxes are scaled, so relative boxes need no
-        # image size: they are compared in relative coordinates.
-        target = "rel_xyxy" if is_relative(fmt) else "xyxy"
-        return tuple(
-            tuple(corners[..., i] for i in range(4))
-            for corners in (
-                convert_format(y_true, fmt, target, dtype=y_pred.dtype),
-                convert_format(y_pred, fmt, target, dtype=y_pred.dtype),
-            )
-        )
+        fmt = self.bounding_box_format
+        return corner_tuple(y_true, fmt, y_pred.dtype), corner_tuple(y_pred, fmt, y_pred.dtype)
 
     def get_config(self) -> dict[str, Any]:
         """The loss' arguments, so that `from_config(get_config())` rebuilds it."""

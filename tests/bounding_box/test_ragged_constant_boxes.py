@@ -51,6 +51,9 @@ FUNCTIONS = {
     "to_dense": lambda boxes: bounding_box.to_dense(
         {"boxes": boxes, "classes": tf.ragged.constant(CLASSES)}, max_boxes=3
     ),
+    "validate_format": lambda boxes: bounding_box.validate_format(
+        {"boxes": boxes, "classes": tf.ragged.constant(CLASSES)}
+    ),
     "clip_to_image": lambda boxes: bounding_box.clip_to_image(
         {"boxes": boxes, "classes": tf.ragged.constant(CLASSES)}, "xyxy", image_shape=(32, 32)
     ),
