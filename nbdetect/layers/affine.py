@@ -14,8 +14,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from nbdetect.layers.base import AugmentationLayer, check_choice
-from nbdetect.utils import checks
+from nbdetect.layers.base import AugmentationLayer, check_choice, map_images
+from nbdetect.utils import checks, tensors
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 AFFINE_INTERPOLATIONS = ("bilinear", "nearest")
@@ -78,6 +78,18 @@ class AffineLayer(AugmentationLayer):
     def transform_image(self, image, transformation):
         """Resample one image `[h, w, C]`."""
         return self.transform_images(image[None], {"matrix": transformation["matrix"][None]})[0]
+
+    def transform_segmentation_masks(self, masks, transformation):
+        """Resample masks nearest-neighbour with the images' maps and `fill_mode`, 0-filled."""
+        matrix = transformation["matrix"]
+        if tensors.is_ragged(masks):
+            return map_images(
+                lambda i, mask: warp(mask[None], matrix[i][None], self.fill_mode, 0.0, "nearest")[
+                    0
+                ],
+                masks,
+            )
+        return warp(masks, matrix, self.fill_mode, 0.0, "nearest")
 
     def transform_boxes(self, boxes, transformation, heights, widths):
         """The bounding boxes of the transformed corners of `xyxy` boxes."""

@@ -8,6 +8,12 @@ Every layer takes what a detection pipeline holds at any point:
   and, when the images differ in size, `tf.RaggedTensor` images `[B, None, None, C]`,
 - or plain images without boxes.
 
+Next to `"bounding_boxes"` the dict may hold `"segmentation_masks"` (per-pixel labels as
+large as the images, batched like them: `[B, H, W, 1]` or one channel per class), which
+geometric layers move with the images' geometry, nearest-neighbour; and `"labels"`
+(classification targets, `[B, num_classes]` floats), which `MixUp` and `Mosaic` mix as
+they mix the images. Any other key passes through unchanged.
+
 Class ids may sit under `"classes"` or its alias `"labels"`; other per-box entries (such as
 `"confidence"` or `"iscrowd"`) travel with their boxes. The output has the input's
 structure: single in, single out; ragged boxes stay ragged; dense boxes stay dense and
@@ -26,14 +32,33 @@ from numbers import Integral, Real
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from nbdetect.bounding_box.clip import clip_to_image
 from nbdetect.bounding_box.converters import convert_format
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.bounding_box.validate import standardize_box_dict, validate_format
+from nbdetect.layers.image_batches import (
+    as_tf,
+    get_image,
+    image_sizes,
+    map_images,
+    with_known_channels,
+)
+from nbdetect.layers.segmentation_masks import finish_masks, prepare_masks, resampled
 from nbdetect.utils import checks, tensors
+
+__all__ = [  # the helpers other modules import from here, image_batches' included
+    "AugmentationLayer",
+    "as_tf",
+    "check_choice",
+    "check_size",
+    "get_image",
+    "image_sizes",
+    "map_images",
+    "parse_range",
+    "per_box_keys",
+]
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian")
 
@@ -42,7 +67,7 @@ class AugmentationLayer(keras.layers.Layer):
     """Base class: input handling, random parameters, box bookkeeping and config.
 
     Subclasses either implement the per-image protocol below, or override `augment` when
-    they combine examples (`Mosaic`, `MixUp`):
+    they combine examples (`Mosaic`, `MixUp`) or leave geometry alone (colour layers):
 
     - `get_random_transformation(batch_size, heights, widths)`: a dict of `[B, ...]`
       tensors, one entry per image, drawn with `self.uniform` / `self.bernoulli`.
@@ -52,6 +77,9 @@ class AugmentationLayer(keras.layers.Layer):
     - `transform_boxes(boxes, transformation, heights, widths)`: `[M, 4]` absolute `xyxy`
       boxes in the input image, each with its image's entries and size (`[M]`), to `xyxy`
       in the output image. Clipping happens afterwards.
+    - `transform_segmentation_masks(masks, transformation)`: a dense or ragged batch of
+      masks `[B, H, W, K]` moved like the images, nearest-neighbour, 0 where no input
+      pixel lands. Without it, a layer refuses inputs with `"segmentation_masks"`.
     - `output_size`: `(height, width)` when every output image has that size, else `None`
       (each output image has the size of its input).
 
@@ -85,8 +113,9 @@ class AugmentationLayer(keras.layers.Layer):
         [[[4.0, 1.0, 6.0, 3.0]]]
     """
 
-    # Colour layers leave boxes alone, so they need no format.
-    _moves_boxes = True
+    # Colour layers leave geometry alone: boxes and masks stay as they are, so they need
+    # no box format.
+    _geometric = True
     # Layers that combine examples (Mosaic, MixUp) take batches only.
     _needs_batch = False
     output_size: tuple[int, int] | None = None
@@ -149,31 +178,60 @@ class AugmentationLayer(keras.layers.Layer):
         """Map `[M, 4]` absolute `xyxy` boxes into the output image."""
         raise NotImplementedError(_hook_message(self, "transform_boxes"))
 
-    def augment(self, images: Any, bounding_boxes: dict | None) -> tuple[Any, dict | None]:
-        """Augment a batch: images `[B, H, W, C]` (dense or ragged), boxes in `xyxy`.
+    def transform_segmentation_masks(self, masks: Any, transformation: dict) -> Any:
+        """Move a dense or ragged batch of masks `[B, H, W, K]` with the images.
 
-        Returns the output images and the moved (not yet clipped) bounding box dict.
+        Resample nearest-neighbour (an output pixel holds one input pixel's label) and
+        fill with 0; the output has the output images' sizes.
         """
-        return self.apply_transformation(images, bounding_boxes, self.get_random_transformation)
+        raise NotImplementedError(
+            f"{type(self).__name__} got 'segmentation_masks' but does not implement "
+            "transform_segmentation_masks(masks, transformation), so it cannot move them "
+            "with the images (returning them unmoved would misalign them). Implement it "
+            "(nearest-neighbour, as the layers in nbdetect.layers do), or augment the masks "
+            "with another layer."
+        )
 
-    def apply_transformation(
-        self, images: Any, bounding_boxes: dict | None, make_transformation: Callable
-    ) -> tuple[Any, dict | None]:
-        """Transform images and boxes with `make_transformation(batch_size, heights, widths)`."""
+    def transform_pixels(self, images: Any, transformation: dict) -> Any:
+        """`transform_images` on a dense batch; a ragged one goes image by image."""
+        if tensors.is_ragged(images):
+            return AugmentationLayer.transform_images(self, images, transformation)
+        return self.transform_images(images, transformation)
+
+    def augment(self, data: dict) -> dict:
+        """Augment a batch.
+
+        Args:
+            data: `"images"` `[B, H, W, C]` (dense or ragged, the compute dtype),
+                `"bounding_boxes"` (absolute `xyxy`, or `None`), `"segmentation_masks"`
+                (`[B, H, W, K]` like the images, or `None`) and `"labels"` (the
+                classification labels for layers that combine examples, or `None`).
+
+        Returns:
+            `data` with its entries augmented; the boxes are moved but not yet clipped.
+        """
+        return self.apply_transformation(data, self.get_random_transformation)
+
+    def apply_transformation(self, data: dict, make_transformation: Callable) -> dict:
+        """Move images, boxes and masks by `make_transformation(batch_size, heights, widths)`."""
+        images = data["images"]
         heights, widths = image_sizes(images)
         transformation = make_transformation(tf.shape(heights)[0], heights, widths)
-        if bounding_boxes is not None:
-            bounding_boxes = self._move_boxes(bounding_boxes, transformation, heights, widths)
-        if tensors.is_ragged(images):
-            # Ragged images go one at a time through the per-image path.
-            output = AugmentationLayer.transform_images(self, images, transformation)
-        else:
-            output = self.transform_images(images, transformation)
-        return output, bounding_boxes
+        result = dict(data, images=self.transform_pixels(images, transformation))
+        if data.get("bounding_boxes") is not None:
+            result["bounding_boxes"] = self._move_boxes(
+                data["bounding_boxes"], transformation, heights, widths
+            )
+        if data.get("segmentation_masks") is not None:
+            result["segmentation_masks"] = resampled(
+                lambda masks: self.transform_segmentation_masks(masks, transformation),
+                data["segmentation_masks"],
+            )
+        return result
 
-    def inference(self, images: Any, bounding_boxes: dict | None) -> tuple[Any, dict | None]:
+    def inference(self, data: dict) -> dict:
         """What the layer does with `training=False`: by default, nothing."""
-        return images, bounding_boxes
+        return data
 
     # ----------------------------------------------------------------------- call
 
@@ -218,37 +276,61 @@ class AugmentationLayer(keras.layers.Layer):
                 f"shape {tensors.static_shape(images[0])}. Batch the dataset first, e.g. "
                 "ds.ragged_batch(4).map(layer)."
             )
-        raw_boxes = inputs.get("bounding_boxes") if is_dict else None
-        boxes = None
+        raw = dict(inputs) if is_dict else {}
+        data = {"images": images, "bounding_boxes": None, "segmentation_masks": None}
         assertions = []
-        if raw_boxes is not None and self._moves_boxes:
-            boxes = self._prepare_boxes(raw_boxes, images, single, assertions)
+        data["labels"] = None
+        if raw.get("labels") is not None and self._needs_batch:
+            data["labels"] = self._prepare_labels(raw["labels"], images, assertions)
+        raw_boxes = raw.get("bounding_boxes")
+        if raw_boxes is not None and self._geometric:
+            data["bounding_boxes"] = self._prepare_boxes(raw_boxes, images, single, assertions)
         elif raw_boxes is not None:
             # Boxes that only travel along are checked all the same: a batch of boxes
             # that does not belong to the images is as wrong here as anywhere.
             self._check_boxes(_box_tensors(raw_boxes, self._caller()), images, single, assertions)
+        squeeze = False
+        if raw.get("segmentation_masks") is not None and self._geometric:
+            data["segmentation_masks"], squeeze = prepare_masks(
+                raw["segmentation_masks"], images, single, self._caller(), assertions
+            )
         if assertions:
             # Sizes unknown when traced: nothing may use the inputs before the checks ran
             # (a gather over mismatched batches would fail first, with its own message).
-            images = _after(assertions, images)
-            boxes = None if boxes is None else _after(assertions, boxes)
+            data = _after(assertions, data)
 
-        if training:
-            output, boxes = self.augment(images, boxes)
-        else:
-            output, boxes = self.inference(images, boxes)
+        data = self.augment(data) if training else self.inference(data)
 
-        if boxes is not None:
-            boxes = self._finish_boxes(boxes, output, single)
-        if single:
-            output = output[0]
+        output = data["images"][0] if single else data["images"]
         if not is_dict:
             return output
-        result = dict(inputs)
-        result["images"] = output
-        if raw_boxes is not None:
-            result["bounding_boxes"] = raw_boxes if boxes is None else boxes
+        result = dict(raw, images=output)
+        if data["bounding_boxes"] is not None:
+            result["bounding_boxes"] = self._finish_boxes(
+                data["bounding_boxes"], data["images"], single
+            )
+        if data["segmentation_masks"] is not None:
+            result["segmentation_masks"] = finish_masks(data["segmentation_masks"], single, squeeze)
+        if data["labels"] is not None:
+            result["labels"] = data["labels"]
         return result
+
+    def _prepare_labels(self, labels: Any, images: Any, assertions: list) -> Any:
+        """Classification labels `[B, ...]` for a layer that mixes them: floats, one per image."""
+        labels = as_tf(labels)
+        if tensors.is_ragged(labels) or not labels.dtype.is_floating or not labels.shape.rank:
+            raise ValueError(
+                f"{self._caller()} got 'labels' of shape {tensors.static_shape(labels)} and "
+                f"dtype {labels.dtype.name}; {type(self).__name__} mixes the labels of the "
+                "images it combines, so it expects float labels, one row per image: "
+                "[batch, num_classes], e.g. tf.one_hot(class_ids, num_classes). Integer "
+                "class ids cannot be mixed."
+            )
+        assertions.append(
+            checks.same_batch_size(images, labels, type(self).__name__, ("images", "labels"))
+        )
+        assertions[:] = [assertion for assertion in assertions if assertion is not None]
+        return tf.cast(labels, self.compute_dtype)
 
     def _caller(self) -> str:
         return f"{type(self).__name__}()"
@@ -256,17 +338,18 @@ class AugmentationLayer(keras.layers.Layer):
     def _prepare_images(self, images: Any) -> tuple[Any, bool]:
         images = as_tf(images)
         rank = images.shape.rank
-        if rank not in (3, 4) or images.shape[-1] is None:
+        if rank not in (3, 4):
             raise ValueError(
                 f"{self._caller()} expected one image [height, width, channels] or a batch "
-                f"[batch, height, width, channels] with a known number of channels, got "
-                f"images of shape {tensors.static_shape(images)}."
+                f"[batch, height, width, channels], got images of shape "
+                f"{tensors.static_shape(images)}."
             )
         if tensors.is_ragged(images) and rank != 4:
             raise ValueError(
                 f"{self._caller()} got a tf.RaggedTensor of images with shape "
                 f"{images.shape}; a ragged batch of images is [batch, None, None, channels]."
             )
+        images = with_known_channels(images, 3, "images", self._caller())
         dtype = self.compute_dtype
         if tensors.is_ragged(images):
             images = images.with_flat_values(tf.cast(images.flat_values, dtype))
@@ -374,43 +457,6 @@ class AugmentationLayer(keras.layers.Layer):
 # ------------------------------------------------------------------------ helpers
 
 
-def as_tf(value: Any) -> Any:
-    """`value` as a TensorFlow tensor: tensors as they are, arrays converted.
-
-    A list of per-image arrays of different lengths (the numpy spelling of a ragged
-    batch) becomes a `tf.RaggedTensor`: boxes `[B, None, 4]`, class ids `[B, None]`,
-    images of different sizes `[B, None, None, C]`.
-
-    Example:
-        >>> import numpy as np
-        >>> from nbdetect.layers.base import as_tf
-        >>> as_tf([np.zeros((2, 4)), np.zeros((0, 4))]).shape
-        TensorShape([2, None, 4])
-    """
-    if value is None or tensors.is_ragged(value) or tensors.is_tf_tensor(value):
-        return value
-    rows = tensors.per_image_rows(value)
-    if rows is not None:
-        return _ragged_from_rows(rows)
-    return tf.convert_to_tensor(tensors.to_numpy(value))
-
-
-def _ragged_from_rows(rows: list) -> tf.RaggedTensor:
-    arrays = [np.asarray(row) for row in rows]
-    filled = [array for array in arrays if array.size]
-    if filled:
-        # Rows without entries (np.array([]) for an image without boxes) take the shape
-        # and dtype of the others.
-        inner, dtype = filled[0].shape[1:], filled[0].dtype
-        arrays = [a if a.size else a.astype(dtype).reshape((0, *inner)) for a in arrays]
-    if len({array.shape[1:] for array in arrays}) <= 1:
-        lengths = [len(array) for array in arrays]
-        return tf.RaggedTensor.from_row_lengths(np.concatenate(arrays), lengths)
-    return tf.ragged.stack(
-        [tf.RaggedTensor.from_tensor(array) if array.ndim > 1 else array for array in arrays]
-    )
-
-
 def _box_tensors(bounding_boxes: Any, caller: str) -> Any:
     """A bounding box dict with its values as TensorFlow tensors (anything else as is)."""
     if not isinstance(bounding_boxes, dict):
@@ -487,7 +533,13 @@ def _assert_one_class_id_per_box(boxes: Any, classes: Any, caller: str, key: str
 def _after(assertions: list, structure: Any) -> Any:
     """`structure`'s tensors (ragged ones' parts included) made to wait for `assertions`."""
     with tf.control_dependencies(assertions):
-        return tf.nest.map_structure(tf.identity, structure, expand_composites=True)
+        return tf.nest.map_structure(
+            lambda x: None if x is None else tf.identity(x), structure, expand_composites=True
+        )
+
+
+def _row(transformation: dict, index: Any) -> dict:
+    return {key: value[index] for key, value in transformation.items()}
 
 
 def per_box_keys(bounding_boxes: dict) -> set:
@@ -507,96 +559,6 @@ def per_box_keys(bounding_boxes: dict) -> set:
         if len(tensors.static_shape(value)) >= lead
         and tensors.static_shape(value)[:lead] == boxes_lead
     }
-
-
-def _row(transformation: dict, index: Any) -> dict:
-    return {key: value[index] for key, value in transformation.items()}
-
-
-def image_sizes(images: Any) -> tuple[tf.Tensor, tf.Tensor]:
-    """Heights and widths `[B]` (float32) of a dense or ragged batch of images."""
-    if tensors.is_ragged(images):
-        heights = images.row_lengths()
-        if images.ragged_rank == 1:
-            widths = tf.fill(tf.shape(heights), tf.shape(images.flat_values)[1])
-        else:
-            rows = images.values
-            # Each image's first row carries its width; an empty image has none.
-            first = tf.minimum(images.row_starts(), tf.maximum(rows.nrows() - 1, 0))
-            widths = tf.where(heights > 0, tf.gather(rows.row_lengths(), first), 0)
-        return tf.cast(heights, tf.float32), tf.cast(widths, tf.float32)
-    shape = tf.shape(images)
-    ones = tf.ones([shape[0]], tf.float32)
-    return ones * tf.cast(shape[1], tf.float32), ones * tf.cast(shape[2], tf.float32)
-
-
-def get_image(images: Any, index: Any) -> tf.Tensor:
-    """Image `index` of a dense or ragged batch, as a dense `[h, w, C]` tensor.
-
-    For a ragged batch the image is a slice of `flat_values` reshaped, not a padded copy.
-    """
-    if not tensors.is_ragged(images):
-        return images[index]
-    start, stop = images.row_splits[index], images.row_splits[index + 1]
-    if images.ragged_rank == 1:
-        return images.flat_values[start:stop]
-    rows = images.values
-    first, last = rows.row_splits[start], rows.row_splits[stop]
-    height = stop - start
-    width = (last - first) // tf.maximum(height, 1)
-    channels = images.shape[-1]
-    return tf.reshape(rows.flat_values[first:last], tf.stack([height, width, channels]))
-
-
-def map_images(
-    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
-    images: Any,
-    output_size: Sequence[int] | None = None,
-) -> Any:
-    """Apply `fn(index, image)` to every image of a dense or ragged batch.
-
-    A `tf.while_loop` over the batch writing to a `tf.TensorArray`, which works for any
-    batch size (also unknown ones, as `ragged_batch` without `drop_remainder` gives) and
-    keeps images of different sizes apart without padding: `tf.map_fn` with a ragged
-    output signature is several times slower.
-
-    Args:
-        fn: takes the image's index in the batch (int32 scalar) and the image `[h, w, C]`;
-            returns an image of `output_size`, or of the input image's size when that is
-            `None`.
-        images: a dense `[B, H, W, C]` or ragged `[B, None, None, C]` batch.
-        output_size: the `(height, width)` of every output image, or `None`.
-
-    Returns:
-        A dense `[B, height, width, C]` batch when `output_size` is given; otherwise the
-        input's structure (ragged in, ragged out, row partitions unchanged).
-    """
-    channels = images.shape[-1]
-    ragged = tensors.is_ragged(images)
-    count = tf.cast(images.nrows() if ragged else tf.shape(images)[0], tf.int32)
-    if output_size is not None:
-        element_shape = [*output_size, channels]
-    elif not ragged:
-        element_shape = images.shape[1:]
-    else:
-        # Each image as a row of pixels; concatenated, they are the new flat values.
-        element_shape = [None, channels]
-    array = tf.TensorArray(
-        images.dtype, size=count, element_shape=element_shape, infer_shape=not ragged
-    )
-
-    def body(index, array):
-        image = fn(index, get_image(images, index))
-        if ragged and output_size is None:
-            image = tf.reshape(image, [-1, channels])
-        return index + 1, array.write(index, image)
-
-    _, array = tf.while_loop(lambda index, _: index < count, body, (tf.constant(0), array))
-    if ragged and output_size is None:
-        pixels = array.concat()
-        return images.with_flat_values(tf.reshape(pixels, tf.shape(images.flat_values)))
-    stacked = array.stack()
-    return tf.ensure_shape(stacked, [images.shape[0], *element_shape])
 
 
 def flatten_boxes(boxes: Any) -> tuple[tf.Tensor, tf.Tensor]:

@@ -58,20 +58,21 @@ def check_factor(value: Any, name: str, caller: str, bounds: tuple[float, float]
 
 
 class KerasColorLayer(AugmentationLayer):
-    """Base of the colour layers: a Keras core layer on the images; boxes untouched.
+    """Base of the colour layers: a Keras core layer on the images; boxes and masks untouched.
 
     Subclasses build the core layer in `__init__` as `self.color_layer`.
     """
 
-    _moves_boxes = False
+    _geometric = False
 
     color_layer: keras.layers.Layer
 
-    def augment(self, images, bounding_boxes):
+    def augment(self, data):
         """Apply the Keras layer to a dense batch, or to each image of a ragged one."""
+        images = data["images"]
         if tensors.is_ragged(images):
-            return map_images(lambda i, image: self.color_layer(image), images), bounding_boxes
-        return self.color_layer(images), bounding_boxes
+            return dict(data, images=map_images(lambda i, image: self.color_layer(image), images))
+        return dict(data, images=self.color_layer(images))
 
 
 class KerasFactorColorLayer(KerasColorLayer):

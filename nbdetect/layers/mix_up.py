@@ -33,8 +33,11 @@ class MixUp(AugmentationLayer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Input and output:
-        A batch, `[B, H, W, C]` or ragged, with or without boxes. With `training=False`
-        the input is returned unchanged.
+        A batch, `[B, H, W, C]` or ragged, with or without boxes. Classification
+        `"labels"` (floats `[B, num_classes]`) and `"segmentation_masks"` (floats, one
+        channel per class) are blended with the images' weights, `lam * y + (1 - lam) *
+        y_partner`, as in KerasCV; integer labels or masks are refused (class ids cannot be
+        blended). With `training=False` the input is returned unchanged.
 
     Example:
         >>> import numpy as np
@@ -67,8 +70,9 @@ class MixUp(AugmentationLayer):
             alpha, "alpha", type(self).__name__, 0, low_inclusive=False, fix="e.g. alpha=0.2"
         )
 
-    def augment(self, images, bounding_boxes):
-        """Blend images with partners; append the partners' boxes."""
+    def augment(self, data):
+        """Blend images, masks and labels with partners'; append the partners' boxes."""
+        images = data["images"]
         heights, widths = image_sizes(images)
         batch_size = tf.shape(heights)[0]
         partners = tf.argsort(self.uniform([batch_size]))
@@ -76,24 +80,44 @@ class MixUp(AugmentationLayer):
         gamma_x = tf.random.stateless_gamma([batch_size], seeds[:, 0], alpha=self.alpha)
         gamma_y = tf.random.stateless_gamma([batch_size], seeds[:, 1], alpha=self.alpha)
         lam = gamma_x / tf.maximum(gamma_x + gamma_y, 1e-12)
-        lam = tf.cast(lam, images.dtype)[:, None, None, None]
 
-        dense = images.to_tensor() if tensors.is_ragged(images) else images
-        mixed = lam * dense + (1.0 - lam) * tf.gather(dense, partners)
-        if tensors.is_ragged(images):
+        def blend(values):
+            # Ragged batches blend on a padded canvas, then keep each output's canvas.
+            dense = values.to_tensor() if tensors.is_ragged(values) else values
+            weight = tf.reshape(tf.cast(lam, dense.dtype), [-1] + [1] * (dense.shape.rank - 1))
+            mixed = weight * dense + (1.0 - weight) * tf.gather(dense, partners)
+            if not tensors.is_ragged(values):
+                return mixed
             canvas_heights = tf.cast(tf.maximum(heights, tf.gather(heights, partners)), tf.int64)
             canvas_widths = tf.cast(tf.maximum(widths, tf.gather(widths, partners)), tf.int64)
             lengths = [canvas_heights]
-            if images.ragged_rank == 2:
+            if values.ragged_rank == 2:
                 lengths.append(tf.repeat(canvas_widths, canvas_heights))
-            mixed = tf.RaggedTensor.from_tensor(mixed, lengths=lengths)
+            return tf.RaggedTensor.from_tensor(mixed, lengths=lengths)
 
-        if bounding_boxes is not None:
-            bounding_boxes = dict(bounding_boxes)
+        result = dict(data, images=blend(images))
+        if data["segmentation_masks"] is not None:
+            result["segmentation_masks"] = blend(self._float_masks(data["segmentation_masks"]))
+        if data["labels"] is not None:
+            result["labels"] = blend(data["labels"])
+        if data["bounding_boxes"] is not None:
+            bounding_boxes = dict(data["bounding_boxes"])
             for key in per_box_keys(bounding_boxes):
                 value = bounding_boxes[key]
                 bounding_boxes[key] = tf.concat([value, tf.gather(value, partners)], axis=1)
-        return mixed, bounding_boxes
+            result["bounding_boxes"] = bounding_boxes
+        return result
+
+    def _float_masks(self, masks):
+        """Masks MixUp can blend: one float channel per class, as KerasCV's MixUp takes."""
+        if not masks.dtype.is_floating:
+            raise ValueError(
+                f"{self._caller()} got segmentation_masks of dtype {masks.dtype.name}; MixUp "
+                "blends masks as it blends images, which class ids cannot be. Expected float "
+                "masks with one channel per class, [batch, height, width, num_classes]: e.g. "
+                "tf.one_hot(tf.squeeze(masks, -1), num_classes)."
+            )
+        return masks
 
     def get_config(self) -> dict:
         """The layer's arguments."""

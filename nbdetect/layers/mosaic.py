@@ -29,7 +29,8 @@ class Mosaic(AugmentationLayer):
     the part of its image nearest the centre; quadrants larger than their image are
     filled with `fill_value`. Boxes move with their images and are clipped to the
     canvas; boxes cut away are removed (ragged) or set to -1 (dense). On dense batches of
-    one image size this is KerasCV's Mosaic.
+    one image size this is the layout of KerasCV's Mosaic (which takes only those), up to
+    its sub-pixel placement of the centre.
 
     Args:
         offset: a number `f` for `[0, f]`, or a `(low, high)` pair in `[0, 1]`: where the
@@ -44,7 +45,10 @@ class Mosaic(AugmentationLayer):
     Input and output:
         A batch: `[B, H, W, C]` or ragged images, with or without boxes, to
         `[B, *target_size, C]`; each image gets up to 4x its number of boxes (dense
-        boxes: `[B, 4 * N, 4]`). With `training=False` the input is returned unchanged.
+        boxes: `[B, 4 * N, 4]`). `"segmentation_masks"` are tiled as the images (0 where
+        no image lands); classification `"labels"` (floats `[B, num_classes]`) become the
+        four sources' labels weighted by their quadrants' shares of the canvas, as in
+        KerasCV. With `training=False` the input is returned unchanged.
 
     Example:
         >>> import numpy as np
@@ -82,8 +86,9 @@ class Mosaic(AugmentationLayer):
         self.output_size = self.target_size
         self.fill_value = checks.number(fill_value, "fill_value", type(self).__name__)
 
-    def augment(self, images, bounding_boxes):
-        """Tile each image with three random partners; gather their boxes."""
+    def augment(self, data):
+        """Tile each image with three random partners; gather their boxes, masks, labels."""
+        images = data["images"]
         canvas_height, canvas_width = self._canvas_size(images)
         heights, widths = image_sizes(images)
         batch_size = tf.shape(heights)[0]
@@ -96,10 +101,17 @@ class Mosaic(AugmentationLayer):
         left = tf.stack([cx, cx, cx, cx], 1) - source_widths * [1.0, 0.0, 1.0, 0.0]
         top = tf.stack([cy, cy, cy, cy], 1) - source_heights * [1.0, 1.0, 0.0, 0.0]
 
-        output = self._tile(images, sources, left, top, cx, cy, (canvas_height, canvas_width))
-        if bounding_boxes is not None:
-            bounding_boxes = _gather_boxes(bounding_boxes, sources, tf.stack([left, top] * 2, -1))
-        return output, bounding_boxes
+        canvas = (canvas_height, canvas_width)
+        tiles = (sources, left, top, cx, cy, canvas)
+        result = dict(data, images=self._tile(images, *tiles, self.fill_value))
+        if data["bounding_boxes"] is not None:
+            shifts = tf.stack([left, top] * 2, -1)
+            result["bounding_boxes"] = _gather_boxes(data["bounding_boxes"], sources, shifts)
+        if data["segmentation_masks"] is not None:
+            result["segmentation_masks"] = self._tile(data["segmentation_masks"], *tiles, 0)
+        if data["labels"] is not None:
+            result["labels"] = _area_weighted(data["labels"], sources, cx, cy, canvas)
+        return result
 
     def _canvas_size(self, images):
         if self.target_size is not None:
@@ -116,7 +128,7 @@ class Mosaic(AugmentationLayer):
             images.shape[2] if images.shape[2] is not None else shape[2],
         )
 
-    def _tile(self, images, sources, left, top, cx, cy, canvas_size):
+    def _tile(self, images, sources, left, top, cx, cy, canvas_size, fill_value):
         dense = images.to_tensor() if tensors.is_ragged(images) else images
         heights, widths = (tf.cast(s, tf.int32) for s in image_sizes(images))
         ys = tf.range(canvas_size[0])[None, :, None]
@@ -143,7 +155,7 @@ class Mosaic(AugmentationLayer):
             axis=-1,
         )
         pixels = tf.gather_nd(dense, index)
-        return tf.where(inside[..., None], pixels, tf.cast(self.fill_value, pixels.dtype))
+        return tf.where(inside[..., None], pixels, tf.cast(fill_value, pixels.dtype))
 
     def get_config(self) -> dict:
         """The layer's arguments."""
@@ -152,6 +164,24 @@ class Mosaic(AugmentationLayer):
             {"offset": self.offset, "target_size": self.target_size, "fill_value": self.fill_value}
         )
         return config
+
+
+def _area_weighted(labels, sources, cx, cy, canvas_size):
+    """Each output's label: its four sources' labels weighted by their quadrants' areas.
+
+    As KerasCV's Mosaic: a quadrant's share of the canvas, whatever part of it the source
+    image covers.
+    """
+    height, width = (tf.cast(size, labels.dtype) for size in canvas_size)
+    cx, cy = tf.cast(cx, labels.dtype), tf.cast(cy, labels.dtype)
+    areas = tf.stack(
+        [cx * cy, (width - cx) * cy, cx * (height - cy), (width - cx) * (height - cy)], 1
+    )
+    weights = areas / (height * width)  # [B, 4] (TL, TR, BL, BR), summing to 1
+    weights = tf.reshape(
+        weights, tf.concat([tf.shape(weights), tf.ones([tensors.rank(labels) - 1], tf.int32)], 0)
+    )
+    return tf.reduce_sum(tf.gather(labels, sources) * weights, axis=1)
 
 
 def _gather_boxes(bounding_boxes: dict, sources: tf.Tensor, shifts: tf.Tensor) -> dict:

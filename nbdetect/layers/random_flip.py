@@ -99,6 +99,10 @@ class RandomFlip(AugmentationLayer):
                 )
         return image
 
+    def transform_segmentation_masks(self, masks, transformation):
+        """Flip masks as their images: a flip moves whole pixels, so nothing is resampled."""
+        return self.transform_pixels(masks, transformation)
+
     def transform_boxes(self, boxes, transformation, heights, widths):
         """Mirror `xyxy` boxes inside their image."""
         x1, y1, x2, y2 = tf.unstack(boxes, axis=-1)

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from nbdetect.layers.affine import AffineLayer, about_center, matrices
 from nbdetect.layers.base import parse_range
+from nbdetect.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -32,11 +33,16 @@ class RandomRotation(AffineLayer):
         seed: an integer for reproducible draws.
         fill_value: the value for `fill_mode="constant"`.
         bounding_box_format: the format of the input boxes; required with boxes.
+        segmentation_classes: accepted as KerasCV's RandomRotation takes it, and checked.
+            KerasCV needs it to rotate class-id masks (it one-hot encodes them, rotates
+            bilinearly and takes the argmax, and refuses `[H, W, 1]` masks without it);
+            here masks are resampled nearest-neighbour, which keeps every class id exact
+            with or without it.
         **kwargs: passed to `keras.layers.Layer`.
 
     Input and output:
-        Images `[B, H, W, C]`, ragged or one `[H, W, C]`, with or without boxes; each
-        image keeps its size.
+        Images `[B, H, W, C]`, ragged or one `[H, W, C]`, with or without boxes and
+        `"segmentation_masks"`; each image keeps its size.
 
     Example:
         >>> import numpy as np
@@ -62,6 +68,7 @@ class RandomRotation(AffineLayer):
         seed: int | None = None,
         fill_value: float = 0.0,
         bounding_box_format: str | None = None,
+        segmentation_classes: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(
@@ -73,6 +80,9 @@ class RandomRotation(AffineLayer):
             **kwargs,
         )
         self.factor = parse_range(factor, "factor", self._caller())
+        self.segmentation_classes = checks.whole_number(
+            segmentation_classes, "segmentation_classes", type(self).__name__, 1, none_ok=True
+        )
 
     def random_matrices(self, batch_size, heights, widths):
         """Rotations about each image's centre."""
@@ -85,5 +95,5 @@ class RandomRotation(AffineLayer):
     def get_config(self) -> dict:
         """The layer's arguments."""
         config = super().get_config()
-        config.update({"factor": self.factor})
+        config.update({"factor": self.factor, "segmentation_classes": self.segmentation_classes})
         return config

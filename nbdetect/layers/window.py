@@ -14,7 +14,13 @@ from typing import Any
 
 import tensorflow as tf
 
-from nbdetect.layers.base import INTERPOLATIONS, AugmentationLayer, check_choice, check_size
+from nbdetect.layers.base import (
+    INTERPOLATIONS,
+    AugmentationLayer,
+    check_choice,
+    check_size,
+    map_images,
+)
 from nbdetect.utils import checks
 
 WINDOW_KEYS = ("y0", "x0", "y1", "x1", "height", "width")
@@ -58,6 +64,20 @@ class WindowLayer(AugmentationLayer):
             image, transformation, self.output_size, self.interpolation, self.fill_value
         )
 
+    def transform_segmentation_masks(self, masks, transformation):
+        """Crop, resize (nearest-neighbour) and pad each mask as its image; pad with 0."""
+        return map_images(
+            lambda i, mask: crop_resize_pad(
+                mask,
+                {key: value[i] for key, value in transformation.items()},
+                self.output_size,
+                "nearest",
+                0,
+            ),
+            masks,
+            self.output_size,
+        )
+
     def transform_boxes(self, boxes, transformation, heights, widths):
         """Map `xyxy` boxes from the source window to its place in the output.
 
@@ -72,9 +92,9 @@ class WindowLayer(AugmentationLayer):
         limit = tf.stack([width, height, width, height], axis=-1)
         return tf.clip_by_value((boxes - offset) * scale, 0.0, limit)
 
-    def inference(self, images, bounding_boxes):
+    def inference(self, data):
         """Apply the layer's deterministic `inference_window` to every image."""
-        return self.apply_transformation(images, bounding_boxes, self.inference_window)
+        return self.apply_transformation(data, self.inference_window)
 
     def inference_window(self, batch_size: Any, heights: tf.Tensor, widths: tf.Tensor) -> dict:
         """The window used with `training=False`; by default the whole image, stretched."""
