@@ -27,13 +27,13 @@ class JitteredResize(WindowLayer):
     side at 480-832 pixels before cropping, centred on the 640 that
     `Resizing(640, 640, pad_to_aspect_ratio=True)` gives at evaluation. (KerasCV 0.9
     scales the *input* size by `f` instead, so a 500 x 375 VOC image stays near 500 px,
-    mostly padding, while evaluation resizes it to 640; here the train and eval scales
-    agree.) Boxes are scaled, shifted and clipped with the pixels; boxes cropped away
-    are removed (ragged) or set to -1 (dense).
+    on a canvas 54% padding at `f = 1`, while evaluation resizes it to 640; here the
+    train and eval scales agree.) Boxes are scaled, shifted and clipped with the pixels;
+    boxes cropped away are removed (ragged) or set to -1 (dense).
 
     The crop is taken from the source image before resizing, so only pixels that reach
     the output are interpolated. With `training=False` the layer resizes like
-    `Resizing(*target_size, pad_to_aspect_ratio=True)`, as KerasCV's does.
+    `Resizing(*target_size, pad_to_aspect_ratio=True)` (KerasCV 0.9's jitters then too).
 
     Args:
         target_size: `(height, width)` of the output images.

@@ -16,7 +16,8 @@ class RandomCrop(WindowLayer):
 
     Images at least that large are cropped without resizing. A smaller image gives the
     largest window with the target's aspect ratio at a random position, resized to
-    `height x width` (as `keras.layers.RandomCrop` does). Boxes are shifted (and scaled)
+    `height x width` (as `keras.layers.RandomCrop` does, centred; KerasCV 0.9 stretches
+    the whole image instead, changing its aspect ratio). Boxes are shifted (and scaled)
     with the pixels, clipped to the crop, and removed (ragged) or set to -1 (dense) when
     nothing of them is left. With `training=False` the window is centred.
 

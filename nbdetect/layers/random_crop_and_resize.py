@@ -21,7 +21,8 @@ class RandomCropAndResize(WindowLayer):
     fractions of the image's) drawn from `aspect_ratio_factor`: its relative size is
     `sqrt(a / r)` by `sqrt(a * r)`, clipped to 1, at a uniformly random position. The
     region is rounded out to whole pixels, and boxes map by exactly the scaling and shift
-    the pixels undergo. With `training=False` the whole image is resized.
+    the pixels undergo. With `training=False` the whole image is resized (KerasCV 0.9's
+    crops then too).
 
     Args:
         target_size: `(height, width)` of the output images.

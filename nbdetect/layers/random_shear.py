@@ -20,8 +20,9 @@ class RandomShear(AffineLayer):
     vertical shear `t` moves it to `(x, y + t * (x - cx))`: rows slide sideways in
     proportion to their distance from the centre row. `s` and `t` are drawn per image
     from `x_factor` / `y_factor`, each with a random sign, as in KerasCV (which shears
-    about the top-left corner instead, pushing the bottom of the image out of view). Each
-    box becomes the axis-aligned bounding box of its four sheared corners, clipped;
+    about the top-left corner instead, pushing the bottom of the image out of view, and
+    shears boxes in relative coordinates, moving them `W / H` times as far as the pixels).
+    Each box becomes the axis-aligned bounding box of its four sheared corners, clipped;
     boxes sheared out of view are removed (ragged) or set to -1 (dense).
 
     Written here because `keras.layers.RandomShear` moves boxes ~15 px away from their

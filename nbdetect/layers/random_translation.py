@@ -22,7 +22,8 @@ class RandomTranslation(AffineLayer):
     Written here rather than wrapping `keras.layers.RandomTranslation` (which moves boxes
     correctly with `fill_mode="constant"`), so that one affine implementation serves
     ragged image batches, single examples, `"classes"` and box removal for all four
-    affine layers, and the default fill is constant rather than Keras' `"reflect"`.
+    affine layers, and the default fill is constant rather than the `"reflect"` of Keras
+    and KerasCV 0.9, which mirrors objects into the image without boxes for them.
 
     Args:
         height_factor: a number `f` for `[-f, f]`, or a `(low, high)` pair, in `[-1, 1]`:

@@ -22,6 +22,9 @@ class FocalLoss(keras.losses.Loss):
     `p_t = y * p + (1 - y) * (1 - p)` and the class-balancing weight
     `w = y * alpha + (1 - y) * (1 - alpha)`, summed over the last (class) axis: an image's
     loss is dominated by its few hard anchors, not diluted by thousands of easy ones.
+    KerasCV 0.9 weights with `alpha` where `y == 1` and `1 - alpha` elsewhere: the same
+    for 0 / 1 targets, but with `label_smoothing` no target is 1, so KerasCV gives every
+    class, the positive one too, `1 - alpha` (see docs/differences_from_kerascv.md).
 
     With `from_logits=True` it is computed from the logits in log-sigmoid form, exact and
     finite for any logit. (KerasCV's `FocalLoss` and Keras' `BinaryFocalCrossentropy`
@@ -33,7 +36,8 @@ class FocalLoss(keras.losses.Loss):
         gamma: focusing exponent, `>= 0`; `0` gives weighted binary cross-entropy.
         from_logits: whether `y_pred` holds logits rather than probabilities.
         label_smoothing: in `[0, 1]`; targets become `y * (1 - s) + 0.5 * s`. The
-            weight `w` and `p_t` use the smoothed targets, as in Keras.
+            weight `w` and `p_t` use the smoothed targets, as in Keras'
+            `BinaryFocalCrossentropy`.
         **kwargs: `keras.losses.Loss` arguments (`reduction`, `name`, `dtype`).
 
     Call arguments:

@@ -44,9 +44,12 @@ class _PairedBoxLoss(keras.losses.Loss):
 class GIoULoss(_PairedBoxLoss):
     """`1 - GIoU` of each predicted box with its target box (Rezatofighi et al., 2019).
 
-    Boxes are paired position by position (`[..., 4]` against `[..., 4]`), not all
-    against all as in KerasCV's `GIoULoss`, whose `[N, N]` matrix does not fit a
-    detector's anchors. Empty and inverted boxes give finite values and gradients.
+    Boxes are paired position by position (`[..., 4]` against `[..., 4]`), giving one
+    value per pair for `reduction` and `sample_weight`. KerasCV 0.9's `GIoULoss` computes
+    all `[N, N]` pairs (which do not fit a detector's anchors), keeps the diagonal and
+    averages it over the boxes (its `axis` argument, not taken here); on `[B, N, 4]`
+    batches its diagonal mixes images. Empty and inverted boxes give finite values and
+    gradients.
 
     Args:
         bounding_box_format: the format of both `y_true` and `y_pred`. Relative formats
@@ -79,10 +82,12 @@ class CIoULoss(_PairedBoxLoss):
     """`1 - CIoU` of each predicted box with its target box (Zheng et al., 2020).
 
     CIoU adds to IoU a penalty for the distance between the box centers (relative to the
-    enclosing box) and one for different aspect ratios. Empty and flat boxes give finite
-    values and gradients. Keras' `keras.utils.bounding_boxes.compute_ciou` computes the
-    same quantity but rejects every relative format and lets the gradient flow through
-    the aspect-ratio weight `alpha`.
+    enclosing box) and one for different aspect ratios, as the paper defines it (KerasCV
+    0.9 squares the whole aspect-ratio term, `((4 / pi^2) * diff)^2`, and takes an `eps`
+    argument, not taken here). Empty and flat boxes give finite values and gradients.
+    Keras' `keras.utils.bounding_boxes.compute_ciou` computes the same quantity but
+    rejects every relative format and lets the gradient flow through the aspect-ratio
+    weight `alpha`.
 
     Args:
         bounding_box_format: the format of both `y_true` and `y_pred`. Relative boxes

@@ -16,7 +16,7 @@ class SmoothL1Loss(keras.losses.Loss):
     `|x| < l1_cutoff`, else `|x| - 0.5 * l1_cutoff` (Fast R-CNN's loss with
     `beta = l1_cutoff`; continuous with a continuous gradient for every cutoff).
     KerasCV's version computes `0.5 * x**2` and `|x| - 0.5`, right only for a cutoff of
-    1 (for a cutoff of 2 it jumps from 1.8 to 1.5 at `|x| = 2`), and averages the
+    1 (for a cutoff of 2 it drops from 2 to 1.5 at `|x| = 2`), and averages the
     coordinates instead of summing them.
 
     Args:
