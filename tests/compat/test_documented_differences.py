@@ -645,3 +645,86 @@ def test_format_names_in_any_case_and_relative_counterparts():
     assert keras_cv.bounding_box.as_relative("center_yxhw") == "rel_center_yxhw"
     with pytest.raises(ValueError, match="no relative counterpart"):
         bounding_box.as_relative("center_yxhw")
+
+
+# ------------------------------------------- segmentation masks and classification labels
+
+
+def masked_batch():
+    """Two 48 x 64 images with two coloured rectangles, and class-id masks painted alike."""
+    images = np.zeros((2, 48, 64, 3), "float32")
+    masks = np.zeros((2, 48, 64, 1), "int32")
+    for i, (y, x) in enumerate(((6, 8), (20, 30))):
+        images[i, y : y + 14, x : x + 18] = (255.0, 0.0, 0.0)
+        masks[i, y : y + 14, x : x + 18] = 1
+        images[i, y + 20 : y + 26, x + 20 : x + 30] = (0.0, 0.0, 255.0)
+        masks[i, y + 20 : y + 26, x + 20 : x + 30] = 2
+    return {"images": tf.constant(images), "segmentation_masks": tf.constant(masks)}
+
+
+def mask_agreement(output):
+    """The share of coloured or labelled pixels whose mask label names their colour."""
+    images = np.asarray(output["images"])
+    masks = np.asarray(output["segmentation_masks"])[..., 0]
+    from_colour = np.select([images[..., 0] > 127, images[..., 2] > 127], [1, 2], 0)
+    painted = (from_colour > 0) | (masks > 0)
+    return float(np.mean(from_colour[painted] == masks[painted]))
+
+
+def test_rotation_moves_class_id_masks_without_segmentation_classes():
+    """Section "Segmentation masks and classification labels": class-id masks rotate."""
+    batch = masked_batch()
+    with pytest.raises(ValueError, match="segmentation_classes"):
+        keras_cv.layers.RandomRotation(0.2, fill_mode="constant", seed=1)(dict(batch))
+    kerascv = keras_cv.layers.RandomRotation(
+        0.2, fill_mode="constant", interpolation="nearest", segmentation_classes=3, seed=1
+    )(dict(batch))
+    assert mask_agreement(kerascv) == 1.0
+    for classes in (None, 3):
+        ours = layers.RandomRotation(
+            0.2, interpolation="nearest", segmentation_classes=classes, seed=1
+        )(dict(batch))
+        assert mask_agreement(ours) == 1.0
+
+
+def test_random_crop_crops_masks():
+    """Section "Segmentation masks and classification labels": RandomCrop takes masks."""
+    batch = masked_batch()
+    with pytest.raises(NotImplementedError):
+        keras_cv.layers.RandomCrop(32, 40, seed=1)(dict(batch))
+    ours = layers.RandomCrop(32, 40, seed=1)(dict(batch))
+    assert ours["segmentation_masks"].shape == (2, 32, 40, 1)
+    assert mask_agreement(ours) == 1.0
+
+
+def test_masks_are_filled_with_background_in_their_dtype():
+    """Section "Segmentation masks and classification labels": fill 0, the masks' dtype."""
+    batch = masked_batch()
+    kerascv = keras_cv.layers.RandomTranslation(
+        (0.4, 0.4), (0.4, 0.4), fill_mode="constant", fill_value=114.0, seed=1
+    )(dict(batch))
+    assert kerascv["segmentation_masks"].dtype == tf.float32
+    assert 114.0 in np.unique(kerascv["segmentation_masks"])  # a label no pixel had
+    ours = layers.RandomTranslation((0.4, 0.4), (0.4, 0.4), fill_value=114.0, seed=1)(dict(batch))
+    assert ours["segmentation_masks"].dtype == tf.int32
+    assert set(np.unique(ours["segmentation_masks"])) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("name", ("MixUp", "Mosaic"))
+def test_integer_labels_are_refused(name):
+    """Section "Segmentation masks and classification labels": labels must be floats."""
+    batch = {"images": tf.zeros((4, 16, 16, 3)), "labels": tf.constant([0, 1, 2, 3])}
+    if name == "MixUp":
+        with pytest.raises(ValueError, match="float"):
+            keras_cv.layers.MixUp(seed=1)(dict(batch))
+    else:
+        # KerasCV's Mosaic broadcasts 4 class ids against its [4, 1] area weights: a
+        # [4, 4] float "label" per batch, with no error.
+        labels = keras_cv.layers.Mosaic(seed=1)(dict(batch))["labels"]
+        assert labels.shape == (4, 4) and labels.dtype == tf.float32
+    with pytest.raises(ValueError, match="float labels"):
+        getattr(layers, name)(seed=1)(dict(batch))
+    one_hot = dict(batch, labels=tf.one_hot(batch["labels"], 4))
+    for library in (keras_cv.layers, layers):
+        labels = getattr(library, name)(seed=1)(dict(one_hot))["labels"]
+        np.testing.assert_allclose(np.sum(labels, axis=-1), 1.0, atol=1e-5)
