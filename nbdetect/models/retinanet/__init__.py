@@ -5,6 +5,8 @@
 * `Backbone`: `keras.applications` classifiers (and KerasCV's / torchvision's ResNet50,
   `resnet`) as C3-C5 feature extractors, with frozen BatchNorm / stages for fine-tuning.
 * `FeaturePyramid`, `PredictionHead`: the P3-P7 pyramid and the class / box subnets.
+* `RetinaNetBackbone`: an image encoder and its `FeaturePyramid` as one model, apart from
+  the detection task (KerasHub's split); `RetinaNet(backbone=RetinaNetBackbone(...))`.
 * `AnchorGenerator`, `RetinaNetLabelEncoder`, `encode_box_to_deltas`,
   `decode_deltas_to_boxes`: anchors, training targets and the box coding.
 * `convert`: KerasHub's and KerasCV's pretrained RetinaNets as nbdetect models
@@ -37,6 +39,7 @@ from nbdetect.models.retinanet.label_encoder import RetinaNetLabelEncoder
 from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
 from nbdetect.models.retinanet.presets import PRESETS
 from nbdetect.models.retinanet.retinanet import BOX_VARIANCE, RetinaNet
+from nbdetect.models.retinanet.retinanet_backbone import RetinaNetBackbone
 
 __all__ = [
     "ARCHITECTURES",
@@ -50,6 +53,7 @@ __all__ = [
     "PadToMultiple",
     "PredictionHead",
     "RetinaNet",
+    "RetinaNetBackbone",
     "RetinaNetLabelEncoder",
     "ScaleOffset",
     "TorchvisionAnchorGenerator",

@@ -24,6 +24,7 @@ from nbdetect.models.retinanet.box_coder import decode_deltas_to_boxes
 from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
 from nbdetect.models.retinanet.label_encoder import RetinaNetLabelEncoder
 from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
+from nbdetect.models.retinanet.retinanet_backbone import RetinaNetBackbone, input_channels
 from nbdetect.utils import checks, tensors
 
 BOX_VARIANCE = (0.1, 0.1, 0.2, 0.2)
@@ -65,7 +66,11 @@ class RetinaNet(keras.Model):
     Args:
         backbone: a Keras model from images `[B, H, W, 3]` to the feature maps at strides 8,
             16 and 32 (`{"P3", "P4", "P5"}` or a list), each `ceil(H / stride) x
-            ceil(W / stride)`: e.g. `nbdetect.models.retinanet.Backbone("resnet50")`.
+            ceil(W / stride)`: e.g. `nbdetect.models.retinanet.Backbone("resnet50")`, as
+            KerasCV takes it. Or, as KerasHub splits a detector, a `RetinaNetBackbone`
+            (image encoder and feature pyramid together; then no `feature_pyramid`):
+            the model keeps its encoder as `backbone` and its pyramid as
+            `feature_pyramid`, and `model.feature_extractor` is the same pair again.
         num_classes: the number of object classes (no background class); class ids are
             `0 .. num_classes - 1`.
         bounding_box_format: the format of the boxes given to `fit()` and returned by
@@ -147,6 +152,15 @@ class RetinaNet(keras.Model):
             )
 
         class_mapping = _class_mapping(class_mapping, num_classes)
+        if isinstance(backbone, RetinaNetBackbone):
+            if feature_pyramid is not None:
+                raise ValueError(
+                    "RetinaNet got a RetinaNetBackbone, which holds its own feature pyramid, "
+                    f"and feature_pyramid={feature_pyramid!r}. Pass the pyramid in one place: "
+                    "RetinaNet(RetinaNetBackbone(encoder, pyramid), ...) or "
+                    "RetinaNet(encoder, ..., feature_pyramid=pyramid)."
+                )
+            backbone, feature_pyramid = backbone.image_encoder, backbone.feature_pyramid
 
         # === Layers ===
         if anchor_generator is None:
@@ -183,8 +197,7 @@ class RetinaNet(keras.Model):
         )
 
         # === Model ===
-        channels = backbone.input_shape[-1] if hasattr(backbone, "input_shape") else 3
-        images = keras.Input((None, None, channels), name="images")
+        images = keras.Input((None, None, input_channels(backbone)), name="images")
         pyramid = feature_pyramid(backbone(images))
         box_levels, class_levels = [], []
         for level in pyramid:
@@ -226,7 +239,24 @@ class RetinaNet(keras.Model):
         _set_untracked(self, "_detection_metrics", ())
         # predict_raw's model: the same layers, no decoding (built when first needed).
         _set_untracked(self, "_raw_outputs", None)
+        _set_untracked(self, "_feature_extractor", None)
         _PredictFunctions.attach(self)
+
+    @property
+    def feature_extractor(self) -> RetinaNetBackbone:
+        """The backbone and feature pyramid as one model: images to `{"P3", ..., "P7"}`.
+
+        Built from the model's own layers when first asked for (the same weights, trained
+        with the detector), to look at the features or reuse them apart from the
+        detection task. The detector's graph calls the two parts directly, so its saved
+        weights keep their paths whether or not this was built.
+        """
+        if self._feature_extractor is None:
+            extractor = RetinaNetBackbone(
+                self.backbone, self.feature_pyramid, name=f"{self.name}_feature_extractor"
+            )
+            _set_untracked(self, "_feature_extractor", extractor)
+        return self._feature_extractor
 
     # --- decoding -----------------------------------------------------------------------
 
