@@ -4,7 +4,9 @@ Every layer takes `{"images", "bounding_boxes"}` dicts (or images alone): one ex
 a batch, dense or ragged boxes, dense or ragged (different-size) images, eagerly or in
 `tf.data`, and composes in `keras.Sequential`. Boxes follow the pixels exactly; boxes
 that leave the image are clipped, and boxes with nothing left are removed (ragged, single
-examples) or set to -1 with their classes (dense). Fills are constant (0) by default::
+examples) or set to -1 with their classes (dense). `"segmentation_masks"` move with their
+images through every geometric layer (nearest-neighbour); `MixUp` and `Mosaic` mix float
+classification `"labels"` as they mix the images. Fills are constant (0) by default::
 
     from nbdetect import layers
 
