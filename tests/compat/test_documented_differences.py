@@ -6,13 +6,14 @@ changes. The test's docstring names the page section it pins.
 """
 
 import math
+import warnings
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nbdetect import bounding_box, layers, losses
+from nbdetect import bounding_box, layers, losses, metrics
 
 keras_cv = pytest.importorskip("keras_cv")
 
@@ -514,6 +515,10 @@ def test_giou_loss_of_a_batch_keeps_images_apart():
     np.testing.assert_allclose(
         np.asarray(ours), [[2 / 3, 0.0, 1.6875], [1.6875, 0.0, 2 / 3]], atol=1e-5
     )
+    # The default reduction: the single image's 0.7847 again (nbdetect), 0.5611 (KerasCV).
+    assert float(losses.GIoULoss("xyxy")(y_true, y_pred)) == pytest.approx(0.78472, abs=1e-5)
+    theirs = float(keras_cv.losses.GIoULoss("xyxy")(y_true, y_pred))
+    assert theirs == pytest.approx(0.56111, abs=1e-5)
 
 
 def test_kerascv_only_loss_arguments_are_refused():
@@ -584,6 +589,12 @@ def test_smooth_l1_loss_sums_coordinates_and_is_continuous():
     ours = losses.SmoothL1Loss(reduction="none")(y_true, y_pred)
     np.testing.assert_allclose(np.asarray(theirs), [0.40625])
     np.testing.assert_allclose(np.asarray(ours), [1.625])
+    for reduction, cutoff, ours_value in (("sum", 1.0, 1.625), ("none", 2.0, 1.0625)):
+        theirs = keras_cv.losses.SmoothL1Loss(cutoff, reduction=reduction)(y_true, y_pred)
+        ours = losses.SmoothL1Loss(cutoff, reduction=reduction)(y_true, y_pred)
+        np.testing.assert_allclose(np.asarray(theirs).reshape(-1), [0.40625])
+        np.testing.assert_allclose(np.asarray(ours).reshape(-1), [ours_value])
+    assert 0.25 / 4 + (2 - 1) == 1.0625 and (0.125 + 1.5) / 4 == 0.40625
     values = {}
     for x in (1.999, 2.0):
         pair = np.zeros((1, 1)), np.array([[x]])
@@ -645,6 +656,42 @@ def test_format_names_in_any_case_and_relative_counterparts():
     assert keras_cv.bounding_box.as_relative("center_yxhw") == "rel_center_yxhw"
     with pytest.raises(ValueError, match="no relative counterpart"):
         bounding_box.as_relative("center_yxhw")
+
+
+def test_numpy_in_numpy_out():
+    """Section "Other differences": numpy in, numpy out."""
+    boxes = np.array([[6.0, 4, 20, 12]])
+    ours = bounding_box.convert_format(boxes, "xyxy", "xywh")
+    theirs = keras_cv.bounding_box.convert_format(boxes, "xyxy", "xywh")
+    assert isinstance(ours, np.ndarray) and isinstance(theirs, tf.Tensor)
+    with pytest.raises(AttributeError):
+        ours.numpy()
+    for result in (ours, theirs):
+        np.testing.assert_array_equal(np.asarray(result), [[6, 4, 14, 8]])
+
+
+def test_coco_metrics_report_minus_one_for_a_size_with_no_objects():
+    """Section "Other differences": `BoxCOCOMetrics` of a size with no objects."""
+    y_true = {"boxes": tf.constant([[[10.0, 10, 30, 30]]]), "classes": tf.constant([[0.0]])}
+    y_pred = {
+        **y_true,
+        "confidence": tf.constant([[0.9]]),
+        "num_detections": tf.constant([1]),
+    }
+    empty = [
+        "MaP@[area=medium]",
+        "MaP@[area=large]",
+        "Recall@[area=medium]",
+        "Recall@[area=large]",
+    ]
+    for library, value in ((metrics, -1.0), (keras_cv.metrics, 0.0)):
+        metric = library.BoxCOCOMetrics("xyxy", evaluate_freq=1e9)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            metric.update_state(y_true, y_pred)
+            result = {k: float(v) for k, v in metric.result(force=True).items()}
+        assert result["MaP"] == result["MaP@[area=small]"] == 1.0, library
+        assert [result[key] for key in empty] == [value] * 4, library
 
 
 # ------------------------------------------- segmentation masks and classification labels

@@ -296,7 +296,7 @@ def test_kerascv_parameters_are_accepted_in_the_same_order(theirs, ours, name):
 
 
 def test_random_rotation_lacks_only_segmentation_classes():
-    # DOCUMENTED (docs: "segmentation masks and classification labels"): nbdetect takes no
+    # DOCUMENTED (docs: "Segmentation masks and classification labels"): nbdetect takes no
     # segmentation masks, so RandomRotation has no `segmentation_classes`.
     expected = parameters(keras_cv.layers.RandomRotation)
     assert expected[-1] == "segmentation_classes"
@@ -308,13 +308,6 @@ def test_random_rotation_lacks_only_segmentation_classes():
 
 IMAGES = painted_images()
 FORMATS = ("yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx", "rel_xywh")
-
-
-PADDING_STAYS_PADDING = undocumented(
-    "convert_format of a box dict: rows whose class is -1 stay [-1, -1, -1, -1] in "
-    "nbdetect; KerasCV converts them like boxes (xyxy -> xywh: [-1, -1, 0, 0]; "
-    "-> rel_xyxy: [-1/W, -1/H, -1/W, -1/H])"
-)
 
 
 def convert_cases():
@@ -353,7 +346,9 @@ def convert_cases():
                 ),
                 id=f"convert_format-{name}-ragged-images",
             )
-            keeps_padding = source == "xyxy" and fmt != "yxyx"
+            if source == "xyxy" and fmt != "yxyx":
+                # Padding rows differ: test_convert_format_leaves_padding_rows_as_padding.
+                continue
             yield pytest.param(
                 lambda bb, f=from_xyxy, s=source, t=target: bb.convert_format(
                     {
@@ -365,7 +360,6 @@ def convert_cases():
                     image_shape=tf.constant([HEIGHT, WIDTH, 3]),
                 ),
                 id=f"convert_format-{name}-dict-tensor-image_shape",
-                marks=[PADDING_STAYS_PADDING] if keeps_padding else [],
             )
 
 
@@ -490,14 +484,7 @@ BOUNDING_BOX_CASES = [
         id="to_dense-confidence-default_value",
     ),
     pytest.param(lambda bb: bb.to_dense(dense_boxes()), id="to_dense-already-dense"),
-    pytest.param(
-        lambda bb: bb.to_dense(dense_boxes(), max_boxes=5),
-        id="to_dense-already-dense-max_boxes",
-        marks=undocumented(
-            "to_dense(dense boxes, max_boxes=5): KerasCV returns dense boxes unchanged "
-            "([2, 3, 4]); nbdetect pads them to max_boxes ([2, 5, 4])"
-        ),
-    ),
+    # to_dense(dense boxes, max_boxes=...): test_to_dense_gives_max_boxes_slots_to_dense_boxes.
     pytest.param(
         lambda bb: bb.to_dense(example(structure="single")["bounding_boxes"]),
         id="to_dense-one-image",
@@ -523,16 +510,7 @@ BOUNDING_BOX_CASES = [
         ),
         id="mask_invalid_detections-without-confidence",
     ),
-    pytest.param(
-        lambda bb: bb.mask_invalid_detections(detections(), output_ragged=True),
-        id="mask_invalid_detections-output_ragged",
-        marks=undocumented(
-            "mask_invalid_detections(output_ragged=True): KerasCV 0.9 on Keras 3 returns "
-            "the dense -1-padded dict (its supports_ragged() is False); nbdetect returns "
-            "tf.RaggedTensors (KerasCV's result with ragged support: "
-            "test_ragged_results_equal_kerascvs_with_ragged_support)"
-        ),
-    ),
+    # output_ragged=True: test_mask_invalid_detections_returns_ragged_tensors_when_asked.
     pytest.param(
         lambda bb: bb.ensure_tensor(
             {**ragged_boxes(), "confidence": [[0.5, 0.6, 0.7]], "extra": "kept"}, dtype="float32"
@@ -550,6 +528,67 @@ def test_bounding_box_function_matches_kerascv(call):
         # validate_format: nbdetect's info adds "classes_key" ("classes" or "labels").
         assert ours.pop("classes_key") == "classes"
     assert_same_value(ours, theirs)
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "yxyx"])
+def test_convert_format_leaves_padding_rows_as_padding(fmt):
+    # DOCUMENTED (docs: "Dense boxes stay dense", "`convert_format` of padding rows"): in
+    # a box dict, rows of class -1 stay [-1, -1, -1, -1] in nbdetect; KerasCV converts them
+    # like boxes (in xywh to [-1, -1, 0, 0]). Real rows agree.
+    def convert(bb):
+        return bb.convert_format(
+            {key: tf.constant(value) for key, value in dense_boxes("numpy").items()},
+            "xyxy",
+            fmt,
+            image_shape=tf.constant([HEIGHT, WIDTH, 3]),
+        )
+
+    ours, theirs = convert(bounding_box), convert(keras_cv.bounding_box)
+    padding = dense_boxes("numpy")["classes"] == -1
+    our_boxes, their_boxes = np.asarray(ours["boxes"]), np.asarray(theirs["boxes"])
+    np.testing.assert_allclose(our_boxes[~padding], their_boxes[~padding], atol=1e-5)
+    np.testing.assert_array_equal(our_boxes[padding], -1)
+    as_a_box = keras_cv.bounding_box.convert_format(
+        tf.constant([[-1.0, -1, -1, -1]]), "xyxy", fmt, image_shape=(HEIGHT, WIDTH, 3)
+    )
+    np.testing.assert_allclose(their_boxes[padding], np.tile(as_a_box, (padding.sum(), 1)))
+    assert not np.all(their_boxes[padding] == -1, axis=-1).any()  # no longer padding
+    as_documented = {
+        "xywh": [-1, -1, 0, 0],
+        "center_xywh": [-1, -1, 0, 0],
+        "rel_xyxy": [-1 / WIDTH, -1 / HEIGHT, -1 / WIDTH, -1 / HEIGHT],
+    }
+    if fmt in as_documented:
+        np.testing.assert_allclose(their_boxes[padding][0], as_documented[fmt], rtol=1e-6)
+
+
+@pytest.mark.parametrize("max_boxes", [5, 2])
+def test_to_dense_gives_max_boxes_slots_to_dense_boxes(max_boxes):
+    # DOCUMENTED (docs: "Dense boxes stay dense", "`to_dense(..., max_boxes=)`"): KerasCV
+    # returns dense boxes unchanged ([2, 3, 4]); nbdetect gives them max_boxes slots, as
+    # both give ragged boxes (padded with -1, or the first max_boxes kept).
+    theirs = keras_cv.bounding_box.to_dense(dense_boxes(), max_boxes=max_boxes)
+    assert_same_value(theirs, dense_boxes())
+    assert tuple(theirs["boxes"].shape) == (2, PADDED, 4)
+    ours = bounding_box.to_dense(dense_boxes(), max_boxes=max_boxes)
+    assert tuple(ours["boxes"].shape) == (2, max_boxes, 4)
+    assert_same_value(ours, keras_cv.bounding_box.to_dense(ragged_boxes(), max_boxes=max_boxes))
+
+
+def test_mask_invalid_detections_returns_ragged_tensors_when_asked():
+    # DOCUMENTED (docs: "Other differences", "`mask_invalid_detections(output_ragged=True)`
+    # returns ragged tensors"): KerasCV 0.9 on Keras 3 returns the dense -1-padded dict
+    # (its supports_ragged() is False); nbdetect returns tf.RaggedTensors of 1 and 2
+    # detections (equal to KerasCV's with ragged support:
+    # test_ragged_results_equal_kerascvs_with_ragged_support).
+    theirs = keras_cv.bounding_box.mask_invalid_detections(detections(), output_ragged=True)
+    assert_same_value(theirs, keras_cv.bounding_box.mask_invalid_detections(detections()))
+    assert tuple(theirs["boxes"].shape) == (2, 3, 4)
+    ours = bounding_box.mask_invalid_detections(detections(), output_ragged=True)
+    for key in ("boxes", "classes", "confidence"):
+        assert isinstance(ours[key], tf.RaggedTensor), key
+        assert ours[key].row_lengths().numpy().tolist() == [1, 2], key
+    assert_same_value(bounding_box.to_dense(ours, max_boxes=3), theirs)
 
 
 def test_compute_iou_with_masking_and_mixed_ranks_is_an_extension():
@@ -657,7 +696,7 @@ def test_validate_format_refuses_what_kerascv_refuses(bounding_boxes):
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda bb: bb.convert_format(BOXES[1], "xyxy", "xywh"), id="convert_format"),
+        pytest.param(lambda bb: bb.convert_format(BOXES[0], "xyxy", "xywh"), id="convert_format"),
         pytest.param(lambda bb: bb.compute_iou(BOXES[1], BOXES[1], "xyxy"), id="compute_iou"),
         pytest.param(
             lambda bb: bb.clip_to_image(
@@ -667,12 +706,16 @@ def test_validate_format_refuses_what_kerascv_refuses(bounding_boxes):
         ),
     ],
 )
-@undocumented(
-    "numpy in, numpy out: nbdetect's box functions return np.ndarray for numpy input "
-    "(README), KerasCV returns tf.Tensor, so `result.numpy()` written for KerasCV raises"
-)
-def test_numpy_input_gives_the_same_kind_of_result(call):
-    assert type(call(bounding_box)) is type(call(keras_cv.bounding_box))
+def test_numpy_input_gives_numpy_output(call):
+    # DOCUMENTED (docs: "Other differences", "Numpy in, numpy out"): nbdetect returns
+    # np.ndarray for numpy input (README), KerasCV a tf.Tensor, so `result.numpy()`
+    # written for KerasCV raises; `np.asarray(result)` works with both.
+    ours, theirs = call(bounding_box), call(keras_cv.bounding_box)
+    assert isinstance(ours, np.ndarray)
+    assert isinstance(theirs, tf.Tensor)
+    with pytest.raises(AttributeError):
+        ours.numpy()
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), atol=1e-6)
 
 
 def ciou_reference(a, b, squared_aspect_term):
@@ -698,8 +741,8 @@ CIOU_PAIRS = (
 
 
 def test_compute_ciou_differs_by_kerascvs_squared_aspect_term():
-    # DOCUMENTED (docs: "CIoULoss following the paper (KerasCV squares the aspect term)"),
-    # here for compute_ciou in xywh: pairs of different aspect ratios.
+    # DOCUMENTED (docs: "`CIoULoss` and `compute_ciou`"), here for compute_ciou in xywh:
+    # pairs of different aspect ratios.
     a, b = (bounding_box.convert_format(x, "xyxy", "xywh") for x in CIOU_PAIRS)
     ours = np.asarray(bounding_box.compute_ciou(a, b, "xywh"))
     theirs = np.asarray(keras_cv.bounding_box.compute_ciou(a, b, "xywh"))
@@ -748,17 +791,8 @@ LAYER_CASES = [
         (HEIGHT, WIDTH),
         id="Resizing-pad-nearest",
     ),
-    pytest.param(
-        lambda lib, fmt: lib.Resizing(32, 48, pad_to_aspect_ratio=True, bounding_box_format=fmt),
-        (HEIGHT, WIDTH),
-        id="Resizing-pad-to-a-fractional-size",
-        marks=undocumented(
-            "Resizing(32, 48, pad_to_aspect_ratio=True) of a 24 x 32 image: the scaled size "
-            "42.67 px is rounded to 43 by nbdetect, truncated to 42 by KerasCV "
-            "(tf.image.resize(preserve_aspect_ratio=True)); images and boxes differ by that "
-            "pixel (box x2 26.875 vs 26.25)"
-        ),
-    ),
+    # Resizing(32, 48, pad_to_aspect_ratio=True), a fractional scaled size: rounded here,
+    # truncated by KerasCV (test_resizing_rounds_the_scaled_size).
     pytest.param(
         lambda lib, fmt: lib.JitteredResize((HEIGHT, WIDTH), (0.5, 0.5), bounding_box_format=fmt),
         (HEIGHT, WIDTH),
@@ -786,20 +820,8 @@ LAYER_CASES = [
         (HEIGHT, WIDTH),
         id="RandomCropAndResize-whole-image-same-size",
     ),
-    pytest.param(
-        lambda lib, fmt: lib.RandomCropAndResize(
-            (12, 16), (1.0, 1.0), (1.0, 1.0), bounding_box_format=fmt
-        ),
-        (HEIGHT, WIDTH),
-        id="RandomCropAndResize-whole-image-resized",
-        marks=undocumented(
-            "RandomCropAndResize((12, 16), (1, 1), (1, 1)) of a 24 x 32 image: KerasCV "
-            "samples with tf.image.crop_and_resize (corner-aligned), nbdetect with "
-            "tf.image.resize (half-pixel), so the images differ (by up to 107 of 255 here); and "
-            "KerasCV converts absolute boxes back with the input image's size, leaving "
-            "them unscaled ([6, 4, 20, 12] in the 12 x 16 output; nbdetect [3, 2, 10, 6])"
-        ),
-    ),
+    # RandomCropAndResize((12, 16), ...) resizes differently and KerasCV leaves absolute
+    # boxes unscaled (test_random_crop_and_resize_resamples_like_resizing).
     pytest.param(
         lambda lib, fmt: lib.RandomTranslation(
             (0.25, 0.25), (-0.125, -0.125), fill_mode="constant", bounding_box_format=fmt
@@ -842,18 +864,8 @@ LAYER_CASES = [
         (HEIGHT, WIDTH),
         id="RandomRotation-quarter-turn-non-square",
     ),
-    pytest.param(
-        lambda lib, fmt: lib.RandomShear(
-            x_factor=(0.2, 0.2), fill_mode="constant", seed=3, bounding_box_format=fmt
-        ),
-        (HEIGHT, WIDTH),
-        id="RandomShear-x-0.2",
-        marks=undocumented(
-            "RandomShear shears about the image centre, KerasCV 0.9 about the top-left "
-            "corner (stated in nbdetect's RandomShear docstring only): with x_factor=0.2 "
-            "the images differ by a shift of 0.2 * (y - H/2) px and so do the boxes"
-        ),
-    ),
+    # RandomShear: about the centre here, the top-left corner in KerasCV
+    # (test_random_shear_shears_about_the_centre).
 ]
 
 
@@ -872,15 +884,8 @@ IMAGE_LAYER_CASES = [
         lambda lib: lib.Resizing(30, 40, interpolation="nearest"), id="Resizing-stretch-nearest"
     ),
     pytest.param(lambda lib: lib.Resizing(16, 16, crop_to_aspect_ratio=True), id="Resizing-crop"),
-    pytest.param(
-        lambda lib: lib.Resizing(12, 30, crop_to_aspect_ratio=True),
-        id="Resizing-crop-to-a-fractional-window",
-        marks=undocumented(
-            "Resizing(12, 30, crop_to_aspect_ratio=True) of a 24 x 32 image: the centred "
-            "window's height 32 * 12 / 30 = 12.8 px is rounded to 13 rows by nbdetect, "
-            "truncated to 12 by KerasCV (keras smart_resize), so the pixels differ"
-        ),
-    ),
+    # Resizing(12, 30, crop_to_aspect_ratio=True), a fractional window: rounded here,
+    # truncated by KerasCV (test_resizing_rounds_the_crop_window).
     pytest.param(lambda lib: lib.RandomZoom((0.5, 0.5), fill_mode="constant"), id="RandomZoom-out"),
     pytest.param(
         lambda lib: lib.RandomZoom((-0.5, -0.5), fill_mode="constant"), id="RandomZoom-in"
@@ -996,7 +1001,7 @@ def test_rotation_of_different_size_images_is_an_extension():
 
 
 def test_random_translation_fills_with_a_constant_by_default():
-    # DOCUMENTED (docs: "RandomTranslation constant default fill"): KerasCV reflects.
+    # DOCUMENTED (docs: "Constant fill by default"): KerasCV reflects.
     def translation(lib, **kwargs):
         return lib.RandomTranslation((0.25, 0.25), (0.0, 0.0), bounding_box_format="xyxy", **kwargs)
 
@@ -1009,9 +1014,10 @@ def test_random_translation_fills_with_a_constant_by_default():
 
 
 def test_jittered_resize_scales_the_crop_size():
-    # DOCUMENTED (docs: "JitteredResize scaling the crop size"): KerasCV scales the input
-    # image by the factor f, nbdetect fits it in f * crop_size. A 24 x 32 image, a 48 x 48
-    # target, f = 0.5: KerasCV 12 x 16 (x 0.5), nbdetect fits 24 x 24: 18 x 24 (x 0.75).
+    # DOCUMENTED (docs: "`JitteredResize` scales the crop size, not the image"): KerasCV
+    # scales the input image by the factor f, nbdetect fits it in f * crop_size. A 24 x 32
+    # image, a 48 x 48 target, f = 0.5: KerasCV 12 x 16 (x 0.5), nbdetect fits 24 x 24:
+    # 18 x 24 (x 0.75).
     def jitter(lib):
         return lib.JitteredResize((48, 48), (0.5, 0.5), bounding_box_format="xyxy")
 
@@ -1026,7 +1032,7 @@ def test_jittered_resize_scales_the_crop_size():
 
 
 def test_random_crop_of_a_smaller_image_keeps_its_aspect_ratio():
-    # DOCUMENTED (docs: "RandomCrop on an image smaller than the crop"): a 24 x 32 image
+    # DOCUMENTED (docs: "`RandomCrop` of an image smaller than the crop"): a 24 x 32 image
     # and a 32 x 32 crop. KerasCV stretches the image to 32 x 32; nbdetect resizes a
     # 24 x 24 window of it (at a random x) to 32 x 32, scaling both axes by 4 / 3.
     theirs = keras_cv.layers.RandomCrop(32, 32, bounding_box_format="xyxy")(example())
@@ -1057,9 +1063,9 @@ def colour_extent(image, class_id):
 
 
 def test_random_shear_boxes_follow_the_pixels_kerascvs_do_not():
-    # DOCUMENTED (docs: "KerasCV RandomRotation/Shear/Translation box bugs not
-    # reproduced"): after a shear, nbdetect's box of each painted rectangle encloses its
-    # pixels to a pixel; KerasCV's misses its own pixels by more than a pixel.
+    # DOCUMENTED (docs: "Boxes that follow the pixels", "`RandomShear`"): after a shear,
+    # nbdetect's box of each painted rectangle encloses its pixels to a pixel; KerasCV's
+    # misses its own pixels by more than a pixel.
     def shear(lib):
         return lib.RandomShear(
             x_factor=(0.2, 0.2),
@@ -1081,14 +1087,124 @@ def test_random_shear_boxes_follow_the_pixels_kerascvs_do_not():
 
 
 # ---------------------------------------------------------------------------------------
-# Undocumented layer differences found here.
+# Resizing, resampling, shearing: documented differences the tables above found.
 
 
-@undocumented(
-    "dense box input: KerasCV 0.9's box-moving layers return the boxes as a "
-    "tf.RaggedTensor; nbdetect keeps them dense with -1 padding (README), so "
-    "`.to_tensor()` written for KerasCV raises"
-)
+def content_size(images):
+    """`(rows, columns)` of the non-zero part of an image or a batch (padding is 0)."""
+    images = np.asarray(images)
+    rows, columns = np.nonzero(images.reshape(-1, *images.shape[-3:]).max(axis=(0, 3)))
+    return int(rows.max()) + 1, int(columns.max()) + 1
+
+
+def expected_boxes(structure):
+    """`scaled_boxes()` of the images an `example(structure=...)` holds."""
+    return scaled_boxes()[1:] if structure == "single" else scaled_boxes()
+
+
+@pytest.mark.parametrize("structure, kind, fmt", INPUTS)
+def test_resizing_rounds_the_scaled_size(structure, kind, fmt):
+    # DOCUMENTED (docs: "`Resizing` rounds to the nearest pixel"): a 24 x 32 image fitted
+    # in 32 x 48 is 42.67 px wide: KerasCV truncates that to 42 (aspect 1.3125, 1.6% off
+    # the image's 4 / 3), nbdetect rounds it to 43 (1.344, 0.8% off); in both the boxes
+    # scale with the pixels, so they differ by that pixel's share.
+    def resizing(lib):
+        return lib.Resizing(32, 48, pad_to_aspect_ratio=True, bounding_box_format=fmt)
+
+    theirs = resizing(keras_cv.layers)(example(fmt, structure, "tf"))
+    ours = resizing(layers)(example(fmt, structure, kind))
+    for output, width, aspect_error in ((theirs, 42, -0.016), (ours, 43, 0.008)):
+        assert content_size(output["images"]) == (32, width)
+        assert (width / 32) / (WIDTH / HEIGHT) - 1 == pytest.approx(aspect_error, abs=5e-4)
+        scale = np.array([width / WIDTH, 32 / HEIGHT] * 2)
+        for (image, boxes, _), expected in zip(examples_of(output), expected_boxes(structure)):
+            xyxy = bounding_box.convert_format(boxes, fmt, "xyxy", image_shape=image.shape)
+            np.testing.assert_allclose(xyxy, expected * scale, atol=1e-3)
+    if fmt == "xyxy":
+        np.testing.assert_allclose(examples_of(theirs)[0][1], [[7.875, 16 / 3, 26.25, 16]])
+        np.testing.assert_allclose(examples_of(ours)[0][1], [[8.0625, 16 / 3, 26.875, 16]])
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["batch", "one-image"])
+def test_resizing_rounds_the_crop_window(single):
+    # DOCUMENTED (docs: "`Resizing` rounds to the nearest pixel"): the centred window of
+    # aspect 30 / 12 = 2.5 in a 24 x 32 image is 12.8 rows high. KerasCV takes 12 (rows
+    # [6:18], aspect 2.667, 6.7% off), nbdetect 13 ([6:19], 2.462, 1.5% off).
+    images = IMAGES[1] if single else IMAGES
+    theirs = keras_cv.layers.Resizing(12, 30, crop_to_aspect_ratio=True)(tf.constant(images))
+    ours = layers.Resizing(12, 30, crop_to_aspect_ratio=True)(images)
+    for output, rows, aspect_error in ((theirs, 12, 0.0667), (ours, 13, -0.0154)):
+        expected = tf.image.resize(images[..., 6 : 6 + rows, :, :], (12, 30))
+        np.testing.assert_allclose(np.asarray(output), expected, atol=1e-3)
+        assert (WIDTH / rows) / 2.5 - 1 == pytest.approx(aspect_error, abs=1e-4)
+    if not single:
+        difference = np.abs(np.asarray(ours) - np.asarray(theirs)).max()
+        assert round(float(difference)) == 114
+
+
+@pytest.mark.parametrize("structure, kind, fmt", INPUTS)
+def test_random_crop_and_resize_resamples_like_resizing(structure, kind, fmt):
+    # DOCUMENTED (docs: "`RandomCropAndResize` resamples like `Resizing`"; "Boxes that
+    # follow the pixels", "`RandomCropAndResize` in absolute formats"): the whole 24 x 32
+    # image to 12 x 16. nbdetect's pixels are Resizing's (tf.image.resize), KerasCV's
+    # tf.image.crop_and_resize's, up to 107 of 255 apart. KerasCV converts absolute boxes
+    # back with the input's size, so they stay unscaled ([6, 4, 20, 12], past the 16 px
+    # wide output); nbdetect's are halved ([3, 2, 10, 6]) and cover their pixels. Relative
+    # boxes agree.
+    def crop(lib):
+        return lib.RandomCropAndResize((12, 16), (1.0, 1.0), (1.0, 1.0), bounding_box_format=fmt)
+
+    theirs = crop(keras_cv.layers)(example(fmt, structure, "tf"))
+    ours = crop(layers)(example(fmt, structure, kind))
+    inputs = examples_of(example(fmt, structure))
+    resized = keras_cv.layers.Resizing(12, 16)(example(fmt, structure)["images"])
+    np.testing.assert_allclose(np.asarray(ours["images"]), np.asarray(resized), atol=1e-3)
+    for (image, _, _), (source, _, _) in zip(examples_of(theirs), inputs):
+        sampled = tf.image.crop_and_resize(source[None], [[0.0, 0, 1, 1]], [0], (12, 16))
+        np.testing.assert_allclose(image, sampled[0], atol=1e-3)
+    if structure != "single":
+        difference = np.abs(np.asarray(ours["images"]) - np.asarray(theirs["images"])).max()
+        assert round(float(difference)) == 107
+
+    unscaled = not bounding_box.is_relative(fmt)
+    for output, scale in ((theirs, 1.0 if unscaled else 0.5), (ours, 0.5)):
+        for (image, boxes, classes), expected in zip(
+            examples_of(output), expected_boxes(structure)
+        ):
+            xyxy = np.asarray(
+                bounding_box.convert_format(boxes, fmt, "xyxy", image_shape=image.shape)
+            )
+            np.testing.assert_allclose(xyxy, expected * scale, atol=1e-3)
+            if output is ours:
+                for box, class_id in zip(xyxy, classes):
+                    np.testing.assert_allclose(colour_extent(image, int(class_id)), box, atol=1)
+    if unscaled:
+        their_first = bounding_box.convert_format(
+            examples_of(theirs)[0][1], fmt, "xyxy", image_shape=(12, 16, 3)
+        )
+        assert np.asarray(their_first)[:, 2].max() > 16  # past the output's right edge
+
+
+def test_random_shear_shears_about_the_centre():
+    # DOCUMENTED (docs: "`RandomShear` shears about the centre"): x_factor 0.2, nearest
+    # sampling, a 24-row image. KerasCV moves row y by 0.2 * y px, so rows 0-2 stay in
+    # place; nbdetect by 0.2 * (y - 12), so the middle rows 10-13 do (9 or 14 at a tie).
+    def shear(lib):
+        return lib.RandomShear(
+            x_factor=(0.2, 0.2), fill_mode="constant", interpolation="nearest", seed=3
+        )
+
+    for lib, still in ((keras_cv.layers, {0, 1, 2}), (layers, {10, 11, 12, 13})):
+        output = np.asarray(shear(lib)(tf.constant(IMAGES)))
+        for image, source in zip(output, IMAGES):
+            unchanged = {y for y in range(HEIGHT) if np.array_equal(image[y], source[y])}
+            assert still <= unchanged <= still | {min(still) - 1, max(still) + 1}, lib
+
+
+# ---------------------------------------------------------------------------------------
+# Dense boxes and training=False: documented differences.
+
+
 @pytest.mark.parametrize(
     "make_layer",
     [
@@ -1099,12 +1215,36 @@ def test_random_shear_boxes_follow_the_pixels_kerascvs_do_not():
             ),
             id="Resizing",
         ),
+        pytest.param(
+            lambda lib, fmt: lib.RandomRotation(
+                (0.1, 0.1), fill_mode="constant", bounding_box_format=fmt
+            ),
+            id="RandomRotation",
+        ),
+        pytest.param(lambda lib, fmt: lib.RandomBrightness((0.2, 0.2)), id="RandomBrightness"),
     ],
 )
-def test_dense_boxes_come_back_as_kerascv_returns_them(make_layer):
+def test_dense_boxes_stay_dense(make_layer):
+    # DOCUMENTED (docs: "Dense boxes stay dense", "Layers"): given boxes [2, 3, 4] padded
+    # with -1, KerasCV 0.9's layers return a tf.RaggedTensor [2, None, 4] (rows of 1 and 2
+    # boxes), so `.to_tensor()` is what code written for it calls; nbdetect's return a
+    # tensor [2, 3, 4] with the same padding, on which `.to_tensor()` raises. Either
+    # library's `to_dense` takes either output (KerasCV's becomes [2, 2, 4]).
     theirs = make_layer(keras_cv.layers, "xyxy")(example())
     ours = make_layer(layers, "xyxy")(example())
-    assert type(ours["bounding_boxes"]["boxes"]) is type(theirs["bounding_boxes"]["boxes"])
+    assert_same_examples(ours, theirs)
+    their_boxes, our_boxes = theirs["bounding_boxes"], ours["bounding_boxes"]
+    assert isinstance(their_boxes["boxes"], tf.RaggedTensor)
+    assert their_boxes["boxes"].shape.as_list() == [2, None, 4]
+    assert their_boxes["boxes"].row_lengths().numpy().tolist() == [1, 2]
+    assert isinstance(our_boxes["boxes"], tf.Tensor)
+    assert tuple(our_boxes["boxes"].shape) == (2, PADDED, 4)
+    np.testing.assert_array_equal(our_boxes["classes"], dense_boxes("numpy")["classes"])
+    with pytest.raises(AttributeError):
+        our_boxes["boxes"].to_tensor()
+    for bb in (keras_cv.bounding_box, bounding_box):
+        assert tuple(bb.to_dense(their_boxes)["boxes"].shape) == (2, 2, 4)
+        assert tuple(bb.to_dense(our_boxes)["boxes"].shape) == (2, PADDED, 4)
 
 
 RANDOM_LAYERS = [
@@ -1128,16 +1268,16 @@ RANDOM_LAYERS = [
 ]
 
 
-@undocumented(
-    "training=False: KerasCV 0.9's layers have no `training` argument (call(inputs)) and "
-    "augment at inference too, e.g. RandomFlip(rate=1.0) flips; nbdetect's random layers "
-    "are the identity with training=False"
-)
 @pytest.mark.parametrize("make_layer", RANDOM_LAYERS)
-def test_training_false_does_what_kerascv_does(make_layer):
+def test_training_false_means_inference(make_layer):
+    # DOCUMENTED (docs: "`training=False` means inference"): KerasCV 0.9's layers take no
+    # `training` and augment anyway (here as with training=True: these factors are fixed);
+    # nbdetect's return their input.
     theirs = make_layer(keras_cv.layers)(example(), training=False)
+    assert_same_examples(theirs, make_layer(keras_cv.layers)(example(), training=True))
+    assert not np.allclose(np.asarray(theirs["images"]), IMAGES, atol=1.0)
     ours = make_layer(layers)(example(), training=False)
-    assert_same_examples(ours, theirs)
+    assert_same_examples(ours, example(), image_atol=0, box_atol=0)
 
 
 @pytest.mark.parametrize("make_layer", RANDOM_LAYERS)
@@ -1157,20 +1297,21 @@ def test_resizing_with_training_false_matches_kerascv():
     )
 
 
-@undocumented(
-    "JitteredResize with training=False: KerasCV 0.9 jitters as in training (a 24 x 32 "
-    "image, scale 0.25, target 24 x 32: 6 x 8 content); nbdetect resizes like "
-    "Resizing(pad_to_aspect_ratio=True) (24 x 32 content), and its docstring says "
-    "'as KerasCV's does'"
-)
-def test_jittered_resize_with_training_false_matches_kerascv():
+def test_jittered_resize_with_training_false_resizes_like_resizing():
+    # DOCUMENTED (docs: "`training=False` means inference"): a 24 x 32 image, target
+    # 24 x 32, scale 0.25. KerasCV jitters anyway: 6 x 8 of content, boxes quartered;
+    # nbdetect gives what Resizing(24, 32, pad_to_aspect_ratio=True) gives: the image.
     def jitter(lib):
         return lib.JitteredResize((HEIGHT, WIDTH), (0.25, 0.25), bounding_box_format="xyxy")
 
-    assert_same_examples(
-        jitter(layers)(example(), training=False),
-        jitter(keras_cv.layers)(example(), training=False),
-    )
+    theirs = jitter(keras_cv.layers)(example(), training=False)
+    assert content_size(theirs["images"]) == (HEIGHT // 4, WIDTH // 4)
+    for (_, boxes, _), expected in zip(examples_of(theirs), scaled_boxes()):
+        np.testing.assert_allclose(boxes, expected / 4, atol=1e-3)
+    resizing = layers.Resizing(HEIGHT, WIDTH, pad_to_aspect_ratio=True, bounding_box_format="xyxy")
+    ours = jitter(layers)(example(), training=False)
+    assert_same_examples(ours, resizing(example()))
+    assert_same_examples(ours, example())
 
 
 def test_random_crop_and_resize_boxes_in_relative_formats_match_kerascv():
@@ -1208,7 +1349,8 @@ STRUCTURE_CASES = [
         "xywh",
         id="RandomCrop",
     ),
-    # A relative format: KerasCV's absolute boxes are wrong here (see LAYER_CASES).
+    # A relative format: KerasCV's absolute boxes are wrong here
+    # (test_random_crop_and_resize_resamples_like_resizing).
     pytest.param(
         lambda lib, fmt: lib.RandomCropAndResize(
             (20, 20), (0.3, 1.0), (0.75, 1.33), seed=1, bounding_box_format=fmt
@@ -1283,10 +1425,14 @@ def test_random_layer_output_has_kerascvs_structure(make_layer, fmt, structure):
     ours = make_layer(layers, fmt)(example(fmt, structure))
     assert structure_of(ours, fmt) == structure_of(theirs, fmt)
     assert structure_of(ours, fmt)["classes within the input's"]
-    # Ragged boxes stay ragged in both (dense ones: test_dense_boxes_come_back_...).
+    # Ragged boxes stay ragged in both. Dense ones become ragged in KerasCV and stay dense
+    # here (DOCUMENTED, docs: "Dense boxes stay dense", "Layers").
+    assert isinstance(theirs["bounding_boxes"]["boxes"], tf.RaggedTensor)
     if structure == "ragged":
         assert isinstance(ours["bounding_boxes"]["boxes"], tf.RaggedTensor)
-        assert isinstance(theirs["bounding_boxes"]["boxes"], tf.RaggedTensor)
+    else:
+        assert isinstance(ours["bounding_boxes"]["boxes"], tf.Tensor)
+        assert tuple(ours["bounding_boxes"]["boxes"].shape) == (2, PADDED, 4)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1498,9 +1644,9 @@ def test_focal_loss_matches_kerascv(kwargs, reduction):
     [pytest.param(True, 0.0, id="soft-targets"), pytest.param(False, 0.1, id="label-smoothing")],
 )
 def test_focal_loss_weighs_soft_targets_continuously(soft, label_smoothing):
-    # DOCUMENTED (docs: "FocalLoss with soft targets"): KerasCV gives a target alpha only
-    # where it equals 1 (so a smoothed or soft positive is weighed 1 - alpha), nbdetect
-    # y * alpha + (1 - y) * (1 - alpha).
+    # DOCUMENTED (docs: "`FocalLoss` with `label_smoothing`"): KerasCV gives a target alpha
+    # only where it equals 1 (so a smoothed or soft positive is weighed 1 - alpha),
+    # nbdetect y * alpha + (1 - y) * (1 - alpha).
     y_true, logits = focal_inputs(soft)
     y = y_true * (1 - label_smoothing) + 0.5 * label_smoothing
     p = 1 / (1 + np.exp(-logits.astype("float64")))
@@ -1516,39 +1662,45 @@ def test_focal_loss_weighs_soft_targets_continuously(soft, label_smoothing):
     assert np.abs(ours - theirs).max() > 1e-2
 
 
+def smooth_l1_reference(y_true, y_pred, l1_cutoff, reduce):
+    """Per box: KerasCV 0.9's `0.5 x^2` / `|x| - 0.5`, or Fast R-CNN's with beta = cutoff."""
+    x = np.abs(y_true - y_pred)
+    if reduce is np.mean:  # KerasCV's
+        terms = np.where(x < l1_cutoff, 0.5 * x**2, x - 0.5)
+    else:
+        terms = np.where(x < l1_cutoff, 0.5 * x**2 / l1_cutoff, x - 0.5 * l1_cutoff)
+    return reduce(terms, axis=-1)
+
+
 @pytest.mark.parametrize(
     "l1_cutoff, reduction",
-    [
-        pytest.param(
-            1.0,
-            "sum",
-            id="cutoff-1",
-            marks=undocumented(
-                "SmoothL1Loss sums the 4 coordinates, KerasCV averages them: 4x KerasCV's "
-                "loss for every cutoff and reduction (82.39 vs 20.60 here; nbdetect's "
-                "docstring and tests/losses/test_smooth_l1_loss.py say so, the docs do not)"
-            ),
-        ),
-        pytest.param(
-            2.0,
-            "none",
-            id="cutoff-2",
-            marks=undocumented(
-                "SmoothL1Loss(l1_cutoff=2): nbdetect 0.5 * x**2 / 2 and |x| - 1 (continuous), "
-                "KerasCV 0.5 * x**2 and |x| - 0.5 (jumps at |x| = 2): even 4x KerasCV's "
-                "value differs where |x| != 1"
-            ),
-        ),
-    ],
+    [pytest.param(1.0, "sum", id="cutoff-1"), pytest.param(2.0, "none", id="cutoff-2")],
 )
-def test_smooth_l1_loss_matches_kerascv(l1_cutoff, reduction):
+def test_smooth_l1_loss_sums_coordinates_and_scales_by_the_cutoff(l1_cutoff, reduction):
+    # DOCUMENTED (docs: "`SmoothL1Loss`"): nbdetect sums a box's 4 coordinates, KerasCV
+    # averages them: 4 times KerasCV's loss at a cutoff of 1 (82.39 and 20.60 here). At
+    # another cutoff the formulas differ too (nbdetect 0.5 x^2 / 2 and |x| - 1, KerasCV
+    # 0.5 x^2 and |x| - 0.5), so 4 times KerasCV's is not nbdetect's.
     rng = np.random.default_rng(5)
     y_true, y_pred = rng.normal(0, 2, (2, 6, 4)), rng.normal(0, 2, (2, 6, 4))
-    theirs = keras_cv.losses.SmoothL1Loss(l1_cutoff, reduction=reduction)(y_true, y_pred)
-    ours = losses.SmoothL1Loss(l1_cutoff, reduction=reduction)(y_true, y_pred)
-    if l1_cutoff != 1.0:  # the coordinates' sum against their mean aside
-        theirs = 4 * np.asarray(theirs)
-    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5)
+    theirs = np.asarray(
+        keras_cv.losses.SmoothL1Loss(l1_cutoff, reduction=reduction)(y_true, y_pred)
+    )
+    ours = np.asarray(losses.SmoothL1Loss(l1_cutoff, reduction=reduction)(y_true, y_pred))
+    reduce = np.sum if reduction == "sum" else (lambda per_box: per_box)
+    expected = {
+        library: reduce(smooth_l1_reference(y_true, y_pred, l1_cutoff, coordinates))
+        for library, coordinates in (("theirs", np.mean), ("ours", np.sum))
+    }
+    np.testing.assert_allclose(theirs, expected["theirs"], rtol=1e-5)
+    np.testing.assert_allclose(ours, expected["ours"], rtol=1e-5)
+    if l1_cutoff == 1.0:
+        np.testing.assert_allclose(ours, 4 * theirs, rtol=1e-5)
+        assert (round(float(ours), 2), round(float(theirs), 2)) == (82.39, 20.6)
+    else:
+        assert np.all(ours < 4 * theirs)
+        np.testing.assert_allclose(4 * theirs[0, :3], [6.91, 2.34, 9.68], atol=5e-3)
+        np.testing.assert_allclose(ours[0, :3], [5.08, 1.63, 7.69], atol=5e-3)
 
 
 GIOU_TRUE = np.array([[0, 0, 10, 10], [5, 5, 15, 25], [0, 0, 4, 4], [20, 20, 30, 24]], "float32")
@@ -1571,8 +1723,8 @@ def test_giou_loss_matches_kerascv_for_one_image_of_pairs(fmt):
 
 @pytest.mark.parametrize("reduction", ["none", "sum"])
 def test_giou_loss_gives_one_value_per_box_pair(reduction):
-    # DOCUMENTED (docs: 'GIoULoss(reduction="none") one value per box pair'): KerasCV
-    # averages the N pairs of an [N, 4] input into one value before `reduction`.
+    # DOCUMENTED (docs: "`GIoULoss`"): KerasCV averages the N pairs of an [N, 4] input
+    # into one value before `reduction`.
     theirs = np.asarray(keras_cv.losses.GIoULoss("xyxy", reduction=reduction)(GIOU_TRUE, GIOU_PRED))
     per_pair = np.asarray(losses.GIoULoss("xyxy", reduction="none")(GIOU_TRUE, GIOU_PRED))
     ours = np.asarray(losses.GIoULoss("xyxy", reduction=reduction)(GIOU_TRUE, GIOU_PRED))
@@ -1581,17 +1733,28 @@ def test_giou_loss_gives_one_value_per_box_pair(reduction):
     np.testing.assert_allclose(ours, per_pair if reduction == "none" else per_pair.sum(), rtol=1e-5)
 
 
-@undocumented(
-    "GIoULoss of a batch [B, N, 4] (default reduction): KerasCV 0.9 takes ops.diagonal of "
-    "its [B, N, N] matrix over the batch and box axes, pairing boxes of different images "
-    "(1.2333 here); nbdetect pairs box i of image b with box i of image b (0.7726)"
-)
-def test_giou_loss_of_a_batch_matches_kerascv():
+def test_giou_loss_of_a_batch_keeps_images_apart():
+    # DOCUMENTED (docs: "`GIoULoss`"): for a batch [B, N, 4] KerasCV 0.9 takes the diagonal
+    # of its [B, N, N] matrix over the batch and box axes: value j averages, over images
+    # k < min(B, N), image k's target k against its prediction j (1.2333 here, the default
+    # reduction). nbdetect averages every target with the prediction at its position
+    # (0.7726, the mean of the two images' losses, which both libraries agree on).
     true = np.stack([GIOU_TRUE[:3], GIOU_TRUE[1:]])
     pred = np.stack([GIOU_PRED[:3], GIOU_PRED[1:]])
-    theirs = keras_cv.losses.GIoULoss("xyxy")(true, pred)
-    ours = losses.GIoULoss("xyxy")(true, pred)
-    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-5)
+    theirs = float(keras_cv.losses.GIoULoss("xyxy")(true, pred))
+    ours = float(losses.GIoULoss("xyxy")(true, pred))
+    assert (round(ours, 4), round(theirs, 4)) == (0.7726, 1.2333)
+    per_image = [float(keras_cv.losses.GIoULoss("xyxy")(t, p)) for t, p in zip(true, pred)]
+    assert ours == pytest.approx(np.mean(per_image), rel=1e-5)
+
+    def loss(target, prediction):
+        return float(losses.GIoULoss("xyxy", reduction="none")(target[None], prediction[None])[0])
+
+    kerascv = [np.mean([loss(true[k, k], pred[k, j]) for k in range(2)]) for j in range(3)]
+    np.testing.assert_allclose(
+        keras_cv.losses.GIoULoss("xyxy", reduction="none")(true, pred), kerascv, rtol=1e-5
+    )
+    assert theirs == pytest.approx(np.mean(kerascv), rel=1e-5)
 
 
 @pytest.mark.parametrize("fmt", ["xyxy", "yxyx", "xywh", "rel_xyxy"])
@@ -1608,7 +1771,7 @@ def test_ciou_loss_matches_kerascv_where_aspect_ratios_agree(fmt):
 
 
 def test_ciou_loss_follows_the_paper():
-    # DOCUMENTED (docs: "CIoULoss following the paper (KerasCV squares the aspect term)").
+    # DOCUMENTED (docs: "`CIoULoss` and `compute_ciou`").
     theirs = np.asarray(keras_cv.losses.CIoULoss("xyxy", reduction="none")(*CIOU_PAIRS))
     ours = np.asarray(losses.CIoULoss("xyxy", reduction="none")(*CIOU_PAIRS))
     np.testing.assert_allclose(ours, 1 - ciou_reference(*CIOU_PAIRS, False), atol=1e-5)
@@ -1665,16 +1828,29 @@ def test_box_coco_metrics_match_kerascv():
         assert ours[key] == pytest.approx(theirs[key], abs=1e-6), key
 
 
-@undocumented(
-    "BoxCOCOMetrics with no ground truth in an area range (here no large objects): "
-    "nbdetect reports pycocotools' -1 for MaP@[area=large] and Recall@[area=large], "
-    "KerasCV 0.9 reports 0.0"
-)
-def test_box_coco_metrics_of_an_empty_area_range_match_kerascv():
+def test_box_coco_metrics_of_an_empty_area_range_are_minus_one():
+    # DOCUMENTED (docs: "Other differences", "`BoxCOCOMetrics` of a size with no objects"):
+    # with no ground truth in an area range (here no large objects) nbdetect reports -1 for
+    # MaP@[area=large] and Recall@[area=large], the value pycocotools gives KerasCV, which
+    # reports max(-1, 0.0) = 0.0. The other 10 numbers agree.
+    from keras_cv.src.metrics.object_detection import box_coco_metrics
+
+    y_true, y_pred = coco_batch(0, [(5, 20), (10, 25), (40, 80)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours, theirs = coco_results([coco_batch(0, [(5, 20), (10, 25), (40, 80)])])
-    assert ours == pytest.approx(theirs, abs=1e-6)
+        ours, theirs = coco_results([(y_true, y_pred)])
+        pycocotools = box_coco_metrics.compute_pycocotools_metric(
+            {k: tf.constant(v) for k, v in y_true.items()},
+            {k: tf.constant(v) for k, v in y_pred.items()},
+            "xyxy",
+        )
+    empty = {"MaP@[area=large]": "APl", "Recall@[area=large]": "ARl"}
+    for key, pycocotools_key in empty.items():
+        assert (ours[key], theirs[key], float(pycocotools[pycocotools_key])) == (-1, 0, -1)
+    assert {k: v for k, v in ours.items() if k not in empty} == pytest.approx(
+        {k: v for k, v in theirs.items() if k not in empty}, abs=1e-6
+    )
+    assert min(v for k, v in theirs.items() if k not in empty) > 0
 
 
 def test_kerascv_is_the_version_compared():
