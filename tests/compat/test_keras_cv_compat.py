@@ -222,10 +222,6 @@ SURFACE = [
         bounding_box,
         "ensure_tensor",
         id="bounding_box.ensure_tensor",
-        marks=undocumented(
-            "ensure_tensor's first parameter is `bounding_boxes`, KerasCV's is `boxes`: "
-            "ensure_tensor(boxes=d) raises TypeError"
-        ),
     ),
     *(
         pytest.param(keras_cv.layers, layers, name, id=f"layers.{name}")
