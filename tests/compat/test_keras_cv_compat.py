@@ -261,14 +261,12 @@ SURFACE = [
         losses,
         "GIoULoss",
         id="losses.GIoULoss",
-        marks=undocumented("GIoULoss takes no `axis` (KerasCV's reduction axis)"),
     ),
     pytest.param(
         keras_cv.losses,
         losses,
         "CIoULoss",
         id="losses.CIoULoss",
-        marks=undocumented("CIoULoss takes no `eps`"),
     ),
     pytest.param(keras_cv.metrics, metrics, "BoxCOCOMetrics", id="metrics.BoxCOCOMetrics"),
 ]
