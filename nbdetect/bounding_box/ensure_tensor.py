@@ -11,7 +11,7 @@ from nbdetect.utils import tensors
 _KEYS = ("boxes", "classes", "confidence")
 
 
-def ensure_tensor(bounding_boxes: dict, dtype: str | None = None) -> dict:
+def ensure_tensor(boxes: dict, dtype: str | None = None) -> dict:
     """A copy of a bounding box dict whose `boxes`, `classes` and `confidence` are tensors.
 
     Numpy arrays and lists become tensors of the Keras backend; tensors stay as they are
@@ -19,7 +19,8 @@ def ensure_tensor(bounding_boxes: dict, dtype: str | None = None) -> dict:
     copied unchanged; the dict given is not modified.
 
     Args:
-        bounding_boxes: `{"boxes": [..., 4], "classes": [...], ...}`.
+        boxes: the bounding box dict, `{"boxes": [..., 4], "classes": [...], ...}`
+            (KerasCV's name for it).
         dtype: the dtype of the converted entries, e.g. `"float32"`; default: kept
             (Python floats become `float32`, as in Keras).
 
@@ -27,7 +28,7 @@ def ensure_tensor(bounding_boxes: dict, dtype: str | None = None) -> dict:
         A new dict.
 
     Raises:
-        ValueError: `bounding_boxes` is not a dict.
+        ValueError: `boxes` is not a dict.
 
     Example:
         >>> import numpy as np
@@ -36,12 +37,12 @@ def ensure_tensor(bounding_boxes: dict, dtype: str | None = None) -> dict:
         >>> boxes["boxes"].dtype.name, boxes["classes"].dtype.name
         ('float32', 'float32')
     """
-    if not isinstance(bounding_boxes, dict):
+    if not isinstance(boxes, dict):
         raise ValueError(
-            f"ensure_tensor() got a {type(bounding_boxes).__name__}; expected a bounding box "
+            f"ensure_tensor() got a {type(boxes).__name__}; expected a bounding box "
             "dict such as {'boxes': [..., 4], 'classes': [...]}."
         )
-    result = dict(bounding_boxes)
+    result = dict(boxes)
     for key in _KEYS:
         if key not in result:
             continue

@@ -66,7 +66,7 @@ def corner_tuple(boxes: Any, bounding_box_format: str, dtype: Any = "float32") -
     return tuple(corners[..., i] for i in range(4))
 
 
-def _overlap_terms(true, pred):
+def _overlap_terms(true, pred, eps=_EPSILON):
     """IoU, union and the smallest enclosing box of paired corner tuples."""
     tx1, ty1, tx2, ty2 = true
     px1, py1, px2, py2 = pred
@@ -77,7 +77,7 @@ def _overlap_terms(true, pred):
         ops.minimum(ty2, py2) - ops.maximum(ty1, py1)
     )
     union = true_area + pred_area - intersection
-    iou = intersection / (union + _EPSILON)
+    iou = intersection / (union + eps)
     enclosing_width = ops.maximum(tx2, px2) - ops.minimum(tx1, px1)
     enclosing_height = ops.maximum(ty2, py2) - ops.minimum(ty1, py1)
     return iou, union, enclosing_width, enclosing_height
@@ -93,24 +93,25 @@ def generalized_iou(true: tuple, pred: tuple) -> Any:
     return iou - (enclosing_area - union) / (enclosing_area + _EPSILON)
 
 
-def complete_iou(true: tuple, pred: tuple) -> Any:
+def complete_iou(true: tuple, pred: tuple, eps: float = _EPSILON) -> Any:
     """CIoU of paired boxes given as `(x1, y1, x2, y2)` tuples of `[...]` tensors.
 
     `CIoU = IoU - d^2 / c^2 - alpha * v`: `d` the distance between the centers, `c` the
     diagonal of the enclosing box, `v = 4 / pi^2 * (atan(w_t / h_t) - atan(w_p / h_p))^2`
     the aspect-ratio mismatch and `alpha = v / (1 - IoU + v)` its weight, a constant for
-    the gradient (as torchvision and the paper's reference code treat it).
+    the gradient (as torchvision and the paper's reference code treat it). `eps` is added
+    to the denominators of IoU, `d^2 / c^2` and `alpha`, which empty boxes make 0.
     """
-    iou, _, width, height = _overlap_terms(true, pred)
+    iou, _, width, height = _overlap_terms(true, pred, eps)
     tx1, ty1, tx2, ty2 = true
     px1, py1, px2, py2 = pred
     # Squared distance between the centers, from sums of corners (halved once, squared).
     center_distance = (((tx1 + tx2) - (px1 + px2)) ** 2 + ((ty1 + ty2) - (py1 + py2)) ** 2) / 4.0
-    diagonal = width**2 + height**2 + _EPSILON
+    diagonal = width**2 + height**2 + eps
     mismatch = (4.0 / math.pi**2) * (
         _aspect_angle(tx2 - tx1, ty2 - ty1) - _aspect_angle(px2 - px1, py2 - py1)
     ) ** 2
-    alpha = ops.stop_gradient(mismatch / (1.0 - iou + mismatch + _EPSILON))
+    alpha = ops.stop_gradient(mismatch / (1.0 - iou + mismatch + eps))
     return iou - center_distance / diagonal - alpha * mismatch
 
 

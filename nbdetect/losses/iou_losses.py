@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import keras
@@ -9,6 +10,7 @@ from keras import ops
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.bounding_box.paired_iou import complete_iou, corner_tuple, generalized_iou
+from nbdetect.utils import checks
 
 
 class _PairedBoxLoss(keras.losses.Loss):
@@ -46,14 +48,18 @@ class GIoULoss(_PairedBoxLoss):
 
     Boxes are paired position by position (`[..., 4]` against `[..., 4]`), giving one
     value per pair for `reduction` and `sample_weight`. KerasCV 0.9's `GIoULoss` computes
-    all `[N, N]` pairs (which do not fit a detector's anchors), keeps the diagonal and
-    averages it over the boxes (its `axis` argument, not taken here); on `[B, N, 4]`
-    batches its diagonal mixes images. Empty and inverted boxes give finite values and
-    gradients.
+    all `[N, N]` pairs (which do not fit a detector's anchors), keeps the diagonal and,
+    with its default `axis=-1`, averages it over the boxes before `reduction`; on
+    `[B, N, 4]` batches its diagonal mixes images. Empty and inverted boxes give finite
+    values and gradients.
 
     Args:
         bounding_box_format: the format of both `y_true` and `y_pred`. Relative formats
             need no image size (GIoU does not change with scale).
+        axis: KerasCV's argument, accepted as `-1` (its default) or `"no_reduction"`;
+            both give the loss per box pair, for `reduction` to reduce. For `[N, 4]`
+            boxes the default reduction then gives KerasCV's `axis=-1` number (the mean
+            over the boxes) and `reduction="none"` KerasCV's `"no_reduction"` values.
         **kwargs: `keras.losses.Loss` arguments (`reduction`, `name`, `dtype`).
 
     Call arguments:
@@ -72,9 +78,32 @@ class GIoULoss(_PairedBoxLoss):
         <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.6666666], dtype=float32)>
     """
 
+    def __init__(self, bounding_box_format: str, axis: int | str = -1, **kwargs: Any):
+        super().__init__(bounding_box_format, **kwargs)
+        # KerasCV averages over `axis` before Keras' reduction; a per-pair loss leaves
+        # that to `reduction`, so only the axes whose result it can give are accepted.
+        whole = isinstance(axis, Integral) and not isinstance(axis, bool)
+        if not ((whole and axis == -1) or (isinstance(axis, str) and axis == "no_reduction")):
+            checks.fail(
+                "GIoULoss",
+                "axis",
+                axis,
+                "-1 (KerasCV's default) or 'no_reduction': nbdetect's GIoULoss gives one "
+                "value per box pair and leaves averaging over boxes to `reduction`",
+                "leave out `axis` and choose `reduction` (the default averages over all box "
+                "pairs; reduction='none' returns them per pair, to reduce along any axis)",
+            )
+        self.axis = -1 if whole else axis
+
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """`1 - GIoU` of paired boxes: `[..., 4]` -> `[...]`."""
         return 1.0 - generalized_iou(*self._corners(y_true, y_pred))
+
+    def get_config(self) -> dict[str, Any]:
+        """The loss' arguments, so that `from_config(get_config())` rebuilds it."""
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config
 
 
 @keras.saving.register_keras_serializable(package="nbdetect")
@@ -83,8 +112,8 @@ class CIoULoss(_PairedBoxLoss):
 
     CIoU adds to IoU a penalty for the distance between the box centers (relative to the
     enclosing box) and one for different aspect ratios, as the paper defines it (KerasCV
-    0.9 squares the whole aspect-ratio term, `((4 / pi^2) * diff)^2`, and takes an `eps`
-    argument, not taken here). Empty and flat boxes give finite values and gradients.
+    0.9 squares the whole aspect-ratio term, `((4 / pi^2) * diff)^2`). Empty and flat
+    boxes give finite values and gradients.
     Keras' `keras.utils.bounding_boxes.compute_ciou` computes the same quantity but
     rejects every relative format and lets the gradient flow through the aspect-ratio
     weight `alpha`.
@@ -93,6 +122,9 @@ class CIoULoss(_PairedBoxLoss):
         bounding_box_format: the format of both `y_true` and `y_pred`. Relative boxes
             are compared in relative coordinates (the center-distance and aspect-ratio
             terms are then measured in fractions of the image size).
+        eps: a positive number added to the denominators that empty boxes make 0 (of
+            the IoU, the center-distance term and the aspect-ratio weight). KerasCV 0.9
+            stores its `eps` but adds Keras' epsilon, 1e-7, this default, in its place.
         **kwargs: `keras.losses.Loss` arguments (`reduction`, `name`, `dtype`).
 
     Call arguments:
@@ -111,6 +143,18 @@ class CIoULoss(_PairedBoxLoss):
         <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.], dtype=float32)>
     """
 
+    def __init__(self, bounding_box_format: str, eps: float = 1e-7, **kwargs: Any):
+        super().__init__(bounding_box_format, **kwargs)
+        self.eps = checks.number(
+            eps, "eps", "CIoULoss", 0, low_inclusive=False, fix="e.g. eps=1e-7, the default"
+        )
+
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """`1 - CIoU` of paired boxes: `[..., 4]` -> `[...]`."""
-        return 1.0 - complete_iou(*self._corners(y_true, y_pred))
+        return 1.0 - complete_iou(*self._corners(y_true, y_pred), eps=self.eps)
+
+    def get_config(self) -> dict[str, Any]:
+        """The loss' arguments, so that `from_config(get_config())` rebuilds it."""
+        config = super().get_config()
+        config["eps"] = self.eps
+        return config

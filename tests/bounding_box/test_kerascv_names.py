@@ -93,6 +93,16 @@ def test_ensure_tensor_matches_kerascv():
     assert isinstance(boxes["boxes"], np.ndarray)  # the dict given is not modified
 
 
+def test_ensure_tensor_takes_kerascvs_argument_names():
+    # KerasCV 0.9: ensure_tensor(boxes, dtype=None); ported code may name both.
+    boxes = {"boxes": np.array([[1.0, 2.0, 3.0, 4.0]]), "classes": np.array([2.0])}
+    ours = bounding_box.ensure_tensor(boxes=boxes, dtype="float32")
+    theirs = keras_cv.bounding_box.ensure_tensor(boxes=boxes, dtype="float32")
+    for key in ("boxes", "classes"):
+        assert ours[key].dtype == theirs[key].dtype == tf.float32
+        np.testing.assert_array_equal(np.asarray(ours[key]), np.asarray(theirs[key]))
+
+
 def test_ensure_tensor_keeps_ragged_boxes_ragged():
     ragged = {"boxes": tf.ragged.constant([[[0.0, 0, 1, 1]], []], ragged_rank=1)}
     result = bounding_box.ensure_tensor(ragged, dtype="float32")

@@ -521,14 +521,23 @@ def test_giou_loss_of_a_batch_keeps_images_apart():
     assert theirs == pytest.approx(0.56111, abs=1e-5)
 
 
-def test_kerascv_only_loss_arguments_are_refused():
-    """Sections "`GIoULoss`" (`axis`) and "`CIoULoss` and `compute_ciou`" (`eps`)."""
-    keras_cv.losses.GIoULoss("xyxy", axis=-1)
-    keras_cv.losses.CIoULoss("xyxy", eps=1e-7)
-    with pytest.raises(TypeError, match="axis"):
-        losses.GIoULoss("xyxy", axis=-1)
-    with pytest.raises(TypeError, match="eps"):
-        losses.CIoULoss("xyxy", eps=1e-7)
+def test_giou_loss_refuses_axes_other_than_kerascvs_default():
+    """Section "`GIoULoss`" (`axis`)."""
+    keras_cv.losses.GIoULoss("xyxy", axis=0)
+    for axis in (-1, "no_reduction"):
+        loss = losses.GIoULoss("xyxy", axis=axis, reduction="none")
+        np.testing.assert_allclose(np.asarray(loss(GIOU_TRUE, GIOU_PRED)), [2 / 3, 0.0, 1.6875])
+    with pytest.raises(ValueError, match="axis=0"):
+        losses.GIoULoss("xyxy", axis=0)
+
+
+def test_ciou_loss_uses_its_eps():
+    """Section "`CIoULoss` and `compute_ciou`" (`eps`)."""
+    true, pred = np.array([[0, 0, 2, 2]], "float32"), np.array([[1, 0, 3, 2]], "float32")
+    theirs = [float(keras_cv.losses.CIoULoss("xyxy", eps=e)(true, pred)) for e in (1e-7, 1)]
+    ours = [float(losses.CIoULoss("xyxy", eps=e)(true, pred)) for e in (1e-7, 1)]
+    np.testing.assert_allclose(theirs, [0.7436, 0.7436], atol=1e-4)
+    np.testing.assert_allclose(ours, [0.7436, 0.7857], atol=1e-4)
 
 
 def test_ciou_follows_the_paper():

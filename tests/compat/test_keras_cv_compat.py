@@ -222,10 +222,6 @@ SURFACE = [
         bounding_box,
         "ensure_tensor",
         id="bounding_box.ensure_tensor",
-        marks=undocumented(
-            "ensure_tensor's first parameter is `bounding_boxes`, KerasCV's is `boxes`: "
-            "ensure_tensor(boxes=d) raises TypeError"
-        ),
     ),
     *(
         pytest.param(keras_cv.layers, layers, name, id=f"layers.{name}")
@@ -251,10 +247,6 @@ SURFACE = [
         layers,
         "RandomSaturation",
         id="layers.RandomSaturation",
-        marks=undocumented(
-            "RandomSaturation(factor, value_range, seed) puts value_range where KerasCV has "
-            "seed: RandomSaturation(0.5, 7) gets value_range=7 instead of seed=7"
-        ),
     ),
     *(
         pytest.param(keras_cv.losses, losses, name, id=f"losses.{name}")
@@ -265,14 +257,12 @@ SURFACE = [
         losses,
         "GIoULoss",
         id="losses.GIoULoss",
-        marks=undocumented("GIoULoss takes no `axis` (KerasCV's reduction axis)"),
     ),
     pytest.param(
         keras_cv.losses,
         losses,
         "CIoULoss",
         id="losses.CIoULoss",
-        marks=undocumented("CIoULoss takes no `eps`"),
     ),
     pytest.param(keras_cv.metrics, metrics, "BoxCOCOMetrics", id="metrics.BoxCOCOMetrics"),
 ]
@@ -1452,17 +1442,10 @@ COLOUR_CASES = [
     pytest.param(
         lambda lib: lib.RandomSaturation((0.75, 0.75)),
         id="RandomSaturation-0.75",
-        marks=undocumented(
-            "RandomSaturation above 0.5 (more saturated), pixels in [0, 255]: nbdetect "
-            "(Keras core's RandomSaturation) does not clip the saturation to 1 (it clips to "
-            "value_range), so pixels leave [0, 255] (down to -510 at 0.75, -64770 at 1.0 "
-            "here); KerasCV clips it and stays in [0, 255]"
-        ),
     ),
     pytest.param(
         lambda lib: lib.RandomSaturation((1.0, 1.0)),
         id="RandomSaturation-1",
-        marks=undocumented("RandomSaturation(1.0): as RandomSaturation-0.75"),
     ),
     pytest.param(lambda lib: lib.RandomHue((0.0, 0.0), (0, 255)), id="RandomHue-0"),
     pytest.param(lambda lib: lib.RandomHue((1.0, 1.0), (0, 255)), id="RandomHue-half-turn"),
@@ -1510,21 +1493,10 @@ def test_random_hue_turns_either_way_as_kerascv():
         pytest.param(
             0.5,
             id="number",
-            marks=undocumented(
-                "RandomContrast(value_range, 0.5): KerasCV draws the contrast factor from "
-                "[0.5, 1.5]; nbdetect (Keras core's RandomContrast reads a number f as "
-                "(0, f)) from [1.0, 1.5], so it never lowers contrast, although its "
-                "docstring says [1 - f, 1 + f]"
-            ),
         ),
         pytest.param(
             (0.5, 0.2),
             id="pair-high-first",
-            marks=undocumented(
-                "RandomContrast(value_range, (0.5, 0.2)): KerasCV reads the pair as "
-                "(decrease, increase) and draws from [0.5, 1.2]; nbdetect raises ValueError "
-                "(it wants low <= high; Keras core would sort it to [0.8, 1.5])"
-            ),
         ),
     ],
 )

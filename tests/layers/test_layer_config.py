@@ -22,7 +22,9 @@ LAYERS = [
     layers.MixUp(alpha=0.5, seed=4, bounding_box_format="xyxy"),
     layers.RandomBrightness((-0.1, 0.2), value_range=(0, 1), seed=5),
     layers.RandomContrast((0, 255), 0.3, bounding_box_format="xywh"),
+    layers.RandomContrast((0, 1), (0.5, 0.2), seed=8),
     layers.RandomSaturation((0.3, 0.7)),
+    layers.RandomSaturation(0.8, 9, value_range=(-1, 1), bounding_box_format="xyxy"),
     layers.RandomHue(0.1, value_range=(0, 1)),
     layers.RandomColorJitter((0, 255), 0.1, 0.2, (0.4, 0.6), 0.05, seed=6),
 ]

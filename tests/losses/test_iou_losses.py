@@ -1,4 +1,7 @@
-"""GIoULoss and CIoULoss: hand-computed cases, a float64 reference, degenerate boxes."""
+"""GIoULoss and CIoULoss: hand-computed cases, a float64 reference, degenerate boxes.
+
+Also KerasCV 0.9's constructor arguments: GIoULoss's `axis` and CIoULoss's `eps`.
+"""
 
 import math
 
@@ -14,11 +17,10 @@ FORMATS = bounding_box.FORMATS
 IMAGE_SHAPE = (50, 80)
 
 
-def reference(y_true, y_pred, kind):
+def reference(y_true, y_pred, kind, eps=1e-7):
     """`1 - GIoU` or `1 - CIoU` of paired `xyxy` boxes in float64 (torchvision's formulas)."""
     t = np.asarray(y_true, "float64")
     p = np.asarray(y_pred, "float64")
-    eps = 1e-7
     tw, th = np.maximum(t[..., 2] - t[..., 0], 0), np.maximum(t[..., 3] - t[..., 1], 0)
     pw, ph = np.maximum(p[..., 2] - p[..., 0], 0), np.maximum(p[..., 3] - p[..., 1], 0)
     iw = np.maximum(np.minimum(t[..., 2], p[..., 2]) - np.maximum(t[..., 0], p[..., 0]), 0)
@@ -154,13 +156,68 @@ def test_sample_weight_and_an_empty_batch(kind):
     assert float(ops.convert_to_numpy(summed(true, pred, np.zeros((2, 5))))) == 0.0
 
 
-@pytest.mark.parametrize("cls", [losses.GIoULoss, losses.CIoULoss])
-def test_config_round_trip(cls):
-    loss = cls("rel_xywh", reduction="sum", name="iou")
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (losses.GIoULoss, {}),
+        (losses.GIoULoss, {"axis": "no_reduction"}),
+        (losses.CIoULoss, {}),
+        (losses.CIoULoss, {"eps": 1e-3}),
+    ],
+)
+def test_config_round_trip(cls, kwargs):
+    loss = cls("rel_xywh", reduction="sum", name="iou", **kwargs)
     config = loss.get_config()
+    defaults = {losses.GIoULoss: {"axis": -1}, losses.CIoULoss: {"eps": 1e-7}}[cls]
+    for key, default in defaults.items():
+        assert config[key] == kwargs.get(key, default)
     assert cls.from_config(config).get_config() == config
     restored = keras.losses.deserialize(keras.losses.serialize(loss))
     assert isinstance(restored, cls) and restored.get_config() == config
+
+
+# KerasCV 0.9's arguments: GIoULoss(bounding_box_format, axis=-1),
+# CIoULoss(bounding_box_format, eps=1e-7), positional as there.
+
+
+@pytest.mark.parametrize("axis", [-1, np.int64(-1), "no_reduction"])
+def test_giou_loss_takes_kerascvs_axis(axis):
+    # Both of KerasCV's working axes give the loss per pair, for `reduction` to reduce:
+    # the default reduction's mean over an [N, 4] input is KerasCV's axis=-1 number.
+    true, pred = random_pairs(seed=4, shape=(6,))
+    per_pair = value(losses.GIoULoss("xyxy", axis, reduction="none"), true, pred)
+    np.testing.assert_allclose(per_pair, reference(true, pred, "giou"), rtol=1e-5, atol=1e-6)
+    mean = value(losses.GIoULoss("xyxy", axis), true, pred)
+    np.testing.assert_allclose(mean, per_pair.mean(), rtol=1e-6)
+    assert losses.GIoULoss("xyxy", axis).get_config()["axis"] == axis
+
+
+@pytest.mark.parametrize("axis", [0, 1, -2, None, -1.0, True, "-1"])
+def test_giou_loss_refuses_other_axes(axis):
+    with pytest.raises(ValueError, match=rf"got axis={axis!r}; expected -1 .* or 'no_reduction'"):
+        losses.GIoULoss("xyxy", axis=axis)
+
+
+@pytest.mark.parametrize("eps", [0.5, 2.0])
+def test_ciou_loss_adds_its_eps(eps):
+    true, pred = random_pairs(seed=5)
+    got = value(losses.CIoULoss("xyxy", eps, reduction="none"), true, pred)
+    np.testing.assert_allclose(got, reference(true, pred, "ciou", eps=eps), rtol=1e-5, atol=1e-6)
+    # A large eps damps the ratios: the loss moves away from the default's.
+    assert not np.allclose(got, value(loss_of("ciou"), true, pred), atol=1e-4)
+
+
+def test_ciou_loss_with_a_large_eps_stays_finite_on_degenerate_boxes():
+    true, pred = DEGENERATE[:, 0], DEGENERATE[:, 1]
+    loss = losses.CIoULoss("xyxy", eps=1.0, reduction="none")
+    assert np.isfinite(value(loss, true, pred)).all()
+    assert np.isfinite(gradient(lambda p: ops.sum(loss(true, p)), pred)).all()
+
+
+@pytest.mark.parametrize("eps", [0, -1e-7, float("nan"), float("inf"), "1e-7", None])
+def test_ciou_loss_refuses_eps_that_is_not_positive(eps):
+    with pytest.raises(ValueError, match=r"CIoULoss\(\) got eps=.*; expected a number > 0"):
+        losses.CIoULoss("xyxy", eps=eps)
 
 
 def test_bad_format_and_shapes():
