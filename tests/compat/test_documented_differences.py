@@ -784,3 +784,17 @@ def test_integer_labels_are_refused(name):
     for library in (keras_cv.layers, layers):
         labels = getattr(library, name)(seed=1)(dict(one_hot))["labels"]
         np.testing.assert_allclose(np.sum(labels, axis=-1), 1.0, atol=1e-5)
+
+
+def test_full_saturation_keeps_grey_pixels_finite():
+    """Section "Other differences": `RandomSaturation(factor=1.0)` on grey pixels."""
+    image = np.zeros((1, 4, 4, 3), "float32")
+    image[0, :2] = 128.0
+    image[0, 2:, :, 0] = 200.0
+    kerascv = np.asarray(keras_cv.layers.RandomSaturation((1.0, 1.0), seed=1)(tf.constant(image)))
+    assert np.isnan(kerascv[0, :2]).any(axis=-1).all()
+    ours = np.asarray(layers.RandomSaturation((1.0, 1.0), seed=1)(image))
+    assert not np.isnan(ours).any()
+    np.testing.assert_allclose(ours[0, :2], 128.0)
+    np.testing.assert_allclose(ours[0, 2:], kerascv[0, 2:], atol=1e-3)
+    np.testing.assert_allclose(ours[0, 2:], np.broadcast_to([200.0, 0, 0], (2, 4, 3)), atol=1e-3)
