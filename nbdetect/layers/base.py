@@ -277,9 +277,14 @@ class AugmentationLayer(keras.layers.Layer):
                 "ds.ragged_batch(4).map(layer)."
             )
         raw = dict(inputs) if is_dict else {}
-        data = {"images": images, "bounding_boxes": None, "segmentation_masks": None}
+        data = {
+            "images": images,
+            "bounding_boxes": None,
+            "segmentation_masks": None,
+            "labels": None,
+        }
+        # Checks of sizes unknown when traced (None where Python could compare them).
         assertions = []
-        data["labels"] = None
         if raw.get("labels") is not None and self._needs_batch:
             data["labels"] = self._prepare_labels(raw["labels"], images, assertions)
         raw_boxes = raw.get("bounding_boxes")
@@ -294,6 +299,7 @@ class AugmentationLayer(keras.layers.Layer):
             data["segmentation_masks"], squeeze = prepare_masks(
                 raw["segmentation_masks"], images, single, self._caller(), assertions
             )
+        assertions = [assertion for assertion in assertions if assertion is not None]
         if assertions:
             # Sizes unknown when traced: nothing may use the inputs before the checks ran
             # (a gather over mismatched batches would fail first, with its own message).
@@ -329,7 +335,6 @@ class AugmentationLayer(keras.layers.Layer):
         assertions.append(
             checks.same_batch_size(images, labels, type(self).__name__, ("images", "labels"))
         )
-        assertions[:] = [assertion for assertion in assertions if assertion is not None]
         return tf.cast(labels, self.compute_dtype)
 
     def _caller(self) -> str:
@@ -415,7 +420,6 @@ class AugmentationLayer(keras.layers.Layer):
                     bounding_boxes["boxes"], bounding_boxes[key], caller, key
                 )
             )
-        assertions[:] = [assertion for assertion in assertions if assertion is not None]
 
     def _finish_boxes(self, bounding_boxes: dict, images: Any, single: bool) -> dict:
         bounding_boxes = clip_to_image(bounding_boxes, "xyxy", images=images)

@@ -40,7 +40,7 @@ def prepare_masks(
         images: the layer's batch of images (`[B, H, W, C]`, dense or ragged).
         single: whether the input was one example (then `masks` is one mask).
         caller: the layer, for messages.
-        assertions: where checks of sizes unknown when traced are appended.
+        assertions: where checks of sizes unknown when traced are appended (or None).
 
     Returns:
         The masks as a batch with the images' structure, and whether a channel axis was
@@ -77,7 +77,6 @@ def prepare_masks(
         checks.same_batch_size(images, masks, caller, ("images", "segmentation_masks"))
     )
     assertions.append(_check_sizes(masks, images, caller))
-    assertions[:] = [assertion for assertion in assertions if assertion is not None]
     if tensors.is_ragged(masks) and not tensors.is_ragged(images):
         # Ragged masks of dense images (tf.ragged.constant makes them): each mask has its
         # image's size, checked above, so nothing is padded.
