@@ -413,29 +413,22 @@ class RandomColorJitter(KerasColorLayer):
             # Steps seeded alike would draw the same uniform numbers for every image.
             return None if self.seed is None else self.seed + step
 
-        pixels = self.checked_range
-        color_layers = []
+        # nbdetect's own layers, so each step means what the layer of its name means here.
+        steps = []
         if brightness_factor is not None:
-            color_layers.append(
-                keras.layers.RandomBrightness(brightness_factor, pixels, seed=step_seed(0))
-            )
+            steps.append(RandomBrightness(brightness_factor, value_range, seed=step_seed(0)))
         if contrast_factor is not None:
-            color_layers.append(KerasCVContrast(contrast_factor, pixels, seed=step_seed(1)))
+            steps.append(RandomContrast(value_range, contrast_factor, seed=step_seed(1)))
         if saturation_factor is not None:
-            color_layers.append(
-                keras.layers.RandomSaturation(saturation_factor, (0.0, 1.0), seed=step_seed(2))
-            )
+            steps.append(RandomSaturation(saturation_factor, step_seed(2), value_range=value_range))
         if hue_factor is not None:
-            color_layers.append(keras.layers.RandomHue(hue_factor, pixels, seed=step_seed(3)))
-        self.color_layers = color_layers
+            steps.append(RandomHue(hue_factor, value_range, seed=step_seed(3)))
+        self.steps = steps
 
     def adjust(self, images: Any) -> Any:
         """Each step on a dense batch `[B, H, W, 3]` or one image `[H, W, 3]`, in turn."""
-        for layer in self.color_layers:
-            if isinstance(layer, keras.layers.RandomSaturation):
-                images = saturate(layer, images, self.checked_range)
-            else:
-                images = layer(images)
+        for step in self.steps:
+            images = step.adjust(images)
         return images
 
     def get_config(self) -> dict:
