@@ -10,6 +10,10 @@ boxes and labels are drawn with Pillow (no OpenCV) in matplotlib's DejaVu Sans f
         y_true=y_true, y_pred=model.predict(images), class_mapping=class_mapping,
         rows=2, cols=2, scale=5, font_scale=0.7, legend=True,
     )
+
+Tables of results (`tables.Table`: text for terminals, HTML for notebooks) and line plots in
+panels (`curves.line_panels`: loss curves, precision–recall curves) are drawn by the
+submodules of those names.
 """
 
 from nbdetect.visualization.bounding_box_gallery import plot_bounding_box_gallery
