@@ -15,6 +15,11 @@
 
 * `VisualizeDetections`: ground truth and predictions on fixed images after each epoch,
   as in KerasCV's guide.
+
+The monitor is composed of pieces that work on their own: `epoch_history.EpochHistory`
+(Keras' `History`, lined up by epoch), `history_csv.HistoryCSV` (Keras' `CSVLogger`),
+`detections_plot.DetectionsPlot`, and `nbdetect.visualization.tables.Table` and
+`nbdetect.visualization.curves.line_panels` for its table and curves.
 """
 
 from nbdetect.callbacks.evaluate_coco_metrics import EvaluateCOCOMetricsCallback

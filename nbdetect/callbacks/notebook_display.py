@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import sys
 from typing import Any
 
@@ -100,21 +99,6 @@ class DisplaySlot:
         else:
             self.handle.update(obj)
             self.updates += 1
-
-
-def figure_to_png(figure: Any, dpi: float | None = None) -> bytes:
-    """Render a matplotlib figure to PNG bytes (no pyplot, no window, no inline output).
-
-    Args:
-        figure: a `matplotlib.figure.Figure`.
-        dpi: resolution; `None`: the figure's own.
-
-    Returns:
-        The PNG file's bytes.
-    """
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi, facecolor="white")
-    return buffer.getvalue()
 
 
 def png_html(png: bytes, caption: str | None = None) -> str:

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import html
-import math
 import os
+import pathlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 
 from nbdetect.bounding_box.formats import check_format
-from nbdetect.callbacks import notebook_display
+from nbdetect.callbacks import notebook_display, training_logs
+from nbdetect.callbacks.detections_plot import ClassMapping, DetectionsPlot
+from nbdetect.callbacks.epoch_history import EpochHistory
 from nbdetect.callbacks.evaluate_coco_metrics import EvaluateCOCOMetricsCallback
-from nbdetect.callbacks.visualize_detections import (
-    ClassMapping,
-    render_detections,
-)
+from nbdetect.callbacks.history_csv import HistoryCSV
 from nbdetect.utils import checks
-from nbdetect.visualization.inputs import is_iterable_source, take_images
-
-# COCO metrics drawn in the metrics panel (the table shows every logged one).
-_PLOTTED_COCO_METRICS = ("MaP", "MaP@[IoU=50]")
+from nbdetect.visualization.curves import line_panels_png
+from nbdetect.visualization.tables import Table
 
 
 class TrainingMonitor(keras.callbacks.Callback):
@@ -44,9 +38,18 @@ class TrainingMonitor(keras.callbacks.Callback):
     while `fit` keeps the kernel busy, need no widget manager, and stay in the saved
     notebook. In a terminal or script the monitor prints a text row per epoch instead (and
     the header once), and writes its PNGs and `history.csv` to `output_dir` when given.
+    `history.csv` is the file Keras' `CSVLogger` writes: `epoch` counted from 0, then the
+    logged keys sorted by name, `NA` where an epoch did not log a key (COCO metrics between
+    evaluations), but with a column for a key that first appears after the first epoch too
+    (see `HistoryCSV`).
 
     Prediction runs through the model's own predict step and COCO evaluation on the host
     (`COCOEvaluator`), so the monitor works on every backend, JAX and TPUs included.
+
+    The monitor composes one piece per job: an `EpochHistory` records the logs, a
+    `HistoryCSV` writes them with Keras' `CSVLogger`, a `Table` and `line_panels` draw the
+    table and the curves, a `DetectionsPlot` the detections and an
+    `EvaluateCOCOMetricsCallback` the COCO metrics.
 
     Args:
         validation_data: batches of `(images, y_true)` or `{"images", "bounding_boxes"}`
@@ -83,8 +86,12 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     Attributes:
         history: one dict per epoch, `{"epoch": n, **logs}` with `n` counted from 1.
+        epoch_history: the logs as Keras' `History` holds them (`history`: key -> list,
+            one value per epoch, `None` where not logged; `epoch`: counted from 0).
+        history_csv: the `HistoryCSV` writing `history.csv`, with `output_dir`.
         coco_callback: the internal `EvaluateCOCOMetricsCallback`, when the monitor
             evaluates (its `result` holds per-class AP and the curves).
+        detections: the `DetectionsPlot`, with `visualization_data`.
 
     Raises:
         ValueError: `visualization_data` or COCO evaluation without `bounding_box_format`,
@@ -158,14 +165,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             checks.fail(caller, "panel_size", panel_size, "(width, height) in inches, e.g. (4, 3)")
         for size in panel_size:
             checks.number(size, "panel_size", caller, **positive, fix="inches, e.g. (4, 3)")
-        self.bounding_box_format = bounding_box_format
-        self.class_mapping = class_mapping
-        self.value_range = checks.value_range(value_range, caller)
-        self.max_images = max_images
-        self.update_every = update_every
-        self.scale, self.font_scale, self.dpi = scale, font_scale, dpi
-        self.panel_size = tuple(float(size) for size in panel_size)
-        self.max_table_rows = max_table_rows
+        value_range = checks.value_range(value_range, caller)
         if columns not in (None, "all") and (
             isinstance(columns, str) or not all(isinstance(name, str) for name in columns)
         ):
@@ -173,10 +173,21 @@ class TrainingMonitor(keras.callbacks.Callback):
                 f"TrainingMonitor got columns={columns!r}; expected a list of logged keys, "
                 'e.g. ["loss", "val_loss", "val_MaP"], None for the losses and MaP, or "all".'
             )
+        self.update_every = update_every
+        self.dpi = dpi
+        self.panel_size = tuple(float(size) for size in panel_size)
+        self.max_table_rows = max_table_rows
         self.table_columns = (
             columns if columns in (None, "all") else [c for c in columns if c != "epoch"]
         )
         self.output_dir = None if output_dir is None else os.fspath(output_dir)
+
+        self.epoch_history = EpochHistory()
+        self.history_csv = (
+            None
+            if self.output_dir is None
+            else HistoryCSV(os.path.join(self.output_dir, "history.csv"))
+        )
         self.coco_callback = (
             EvaluateCOCOMetricsCallback(
                 validation_data, bounding_box_format, evaluate_freq=update_every, prefix="val_"
@@ -184,23 +195,28 @@ class TrainingMonitor(keras.callbacks.Callback):
             if coco
             else None
         )
-        self.visualization_data = visualization_data
-        self.images: Any = None
-        self.y_true: dict | None = None
-        if visualization_data is not None and (
-            not is_iterable_source(visualization_data) or isinstance(visualization_data, list)
-        ):
-            # Taken now, so that bad data is reported before training.
-            self.images, self.y_true = take_images(visualization_data, max_images, caller)
+        self.detections = (
+            None
+            if visualization_data is None
+            else DetectionsPlot(
+                visualization_data,
+                max_images,
+                bounding_box_format,
+                class_mapping=class_mapping,
+                value_range=value_range,
+                scale=scale,
+                font_scale=font_scale,
+                dpi=dpi,
+                caller=caller,
+            )
+        )
 
-        self.history: list[dict[str, Any]] = []
         self._kernel = False
         self._slots: dict[str, notebook_display.DisplaySlot] = {}
         self._pending_rows: list[dict[str, Any]] = []
         self._printed_columns: list[str] | None = None
         self._rendered_epoch: int | None = None
-        self._detections: tuple[int, bytes] | None = None
-        self._num_predictions = 0
+        self._detections: tuple[int, bytes] | None = None  # the latest plot and its epoch
 
     # === Keras callback hooks ===
 
@@ -212,12 +228,11 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Take the images to plot (once) and show the outputs the epochs will update."""
-        if self.visualization_data is not None and self.images is None:
-            self.images, self.y_true = take_images(
-                self.visualization_data, self.max_images, "TrainingMonitor"
-            )
+        if self.detections is not None:
+            self.detections.take()
         if self.output_dir is not None:
             os.makedirs(self.output_dir, exist_ok=True)
+        self.epoch_history.on_train_begin(logs)
         self._pending_rows = []
         self._printed_columns = None
         self._kernel = notebook_display.in_kernel()
@@ -229,12 +244,10 @@ class TrainingMonitor(keras.callbacks.Callback):
             "table": notebook_display.RichOutput(
                 f"<TrainingMonitor: {waiting}>", html=f"<i>Training: {waiting}…</i>"
             ),
-            "curves": notebook_display.RichOutput("<loss curves: waiting for the first epoch>"),
+            "curves": notebook_display.RichOutput(f"<loss curves: {waiting}>"),
         }
-        if self.images is not None:
-            outputs["detections"] = notebook_display.RichOutput(
-                "<detections: waiting for the first epoch>"
-            )
+        if self.detections is not None:
+            outputs["detections"] = notebook_display.RichOutput(f"<detections: {waiting}>")
         for name, output in outputs.items():
             self._slots[name] = notebook_display.DisplaySlot()
             self._slots[name].show(output)
@@ -248,20 +261,36 @@ class TrainingMonitor(keras.callbacks.Callback):
         logs = {} if logs is None else logs
         if self.coco_callback is not None:
             self.coco_callback.on_epoch_end(epoch, logs)  # adds val_MaP, ... to logs
-        # A new `fit` from epoch 0 starts a new history; `initial_epoch=n` continues one.
-        self.history = [row for row in self.history if row["epoch"] <= epoch]
-        row = {"epoch": epoch + 1, **{key: _scalar(value) for key, value in logs.items()}}
-        self.history.append(row)
-        due = (epoch + 1) % self.update_every == 0
-        self._publish(render=due)
+        self.epoch_history.on_epoch_end(epoch, logs)
+        self._publish(render=(epoch + 1) % self.update_every == 0)
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Show the last epoch's plots if it was not due, and print the last row."""
-        if self.history and self._rendered_epoch != self.history[-1]["epoch"]:
+        """Show the last epoch's plots if it was not due, print the last row, close the CSV."""
+        if self.epoch_history.epoch and self._rendered_epoch != self._epoch():
             self._publish(render=True, table=False)
         self._flush_rows()
+        if self.history_csv is not None:
+            self.history_csv.close()
 
     # === Outputs ===
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One dict per epoch, `{"epoch": n, **logs}` with `n` counted from 1."""
+        epochs = self.epoch_history.epoch
+        return [
+            {"epoch": epoch + 1, **self.epoch_history.logs(i)} for i, epoch in enumerate(epochs)
+        ]
+
+    @property
+    def images(self) -> Any:
+        """The plotted images of `visualization_data`, once taken (`None` without)."""
+        return None if self.detections is None else self.detections.images
+
+    @property
+    def y_true(self) -> dict | None:
+        """Their ground truth, one array of boxes and of classes per image."""
+        return None if self.detections is None else self.detections.y_true
 
     def columns(self) -> list[str]:
         """The table's columns: `"epoch"`, then the logged keys (or those of `columns`).
@@ -274,22 +303,12 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.table_columns == "all":
             return ["epoch", *self.logged_keys()]
         if self.table_columns is None:
-            shown = [
-                key
-                for key in self.logged_keys()
-                if key.removeprefix("val_").endswith("loss")
-                or key.removeprefix("val_") in _PLOTTED_COCO_METRICS
-            ]
-            return ["epoch", *shown]
+            return ["epoch", *training_logs.summary_keys(self.logged_keys())]
         return ["epoch", *self.table_columns]
 
     def logged_keys(self) -> list[str]:
         """Every key logged so far (losses first, as in the table), without `"epoch"`."""
-        names: dict[str, None] = {}
-        for row in self.history:
-            names.update(dict.fromkeys(row))
-        names.pop("epoch", None)
-        return sorted(names, key=_column_group)
+        return training_logs.ordered_keys(self.epoch_history.history)
 
     def table_text(self, max_rows: int | None = None) -> str:
         """The metrics table as text: a header line, then one line per epoch.
@@ -297,10 +316,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         Args:
             max_rows: show only the latest `max_rows` epochs (`None`: all).
         """
-        columns = self.columns()
-        rows = self.history if max_rows is None else self.history[-max_rows:]
-        lines = _text_header(columns) + [_text_row(columns, row) for row in rows]
-        return "\n".join(lines)
+        return self._table().text(self._rows(max_rows))
 
     def table_html(self, max_rows: int | None = None) -> str:
         """The metrics table as an HTML `<table>`, one row per epoch.
@@ -308,42 +324,17 @@ class TrainingMonitor(keras.callbacks.Callback):
         Args:
             max_rows: show only the latest `max_rows` epochs (`None`: all).
         """
-        columns = self.columns()
-        rows = self.history if max_rows is None else self.history[-max_rows:]
-        cell = "padding:2px 8px;text-align:right;white-space:nowrap"
-        header = "".join(
-            f'<th style="{cell};border-bottom:1px solid #888;vertical-align:bottom">'
-            + "<br>".join(html.escape(part) for part in _header_parts(name))
-            + "</th>"
-            for name in columns
-        )
-        body = []
-        hidden = len(self.history) - len(rows)
-        if hidden:
-            body.append(
-                f'<tr><td colspan="{len(columns)}" style="{cell};text-align:left;color:#888">'
-                f"… {hidden} earlier epoch{'s' if hidden > 1 else ''}</td></tr>"
-            )
-        for row in rows:
-            cells = "".join(
-                f'<td style="{cell}">{html.escape(_format(row.get(name)))}</td>' for name in columns
-            )
-            body.append(f"<tr>{cells}</tr>")
+        rows = self._rows(max_rows)
+        hidden = len(self.epoch_history.epoch) - len(rows)
         total = self.params.get("epochs") if isinstance(self.params, dict) else None
-        done = self.history[-1]["epoch"] if self.history else 0
-        caption = f"Epoch {done}" + (f" of {total}" if total else "")
-        # The table scrolls inside the cell when it is wider than the cell.
-        return (
-            '<div style="overflow-x:auto;max-width:100%">'
-            '<table style="border-collapse:collapse;font-family:monospace;font-size:12px">'
-            f'<caption style="text-align:left;font-weight:bold">{caption}</caption>'
-            f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-        )
+        caption = f"Epoch {self._epoch()}" + (f" of {total}" if total else "")
+        note = f"… {hidden} earlier epoch{'s' if hidden > 1 else ''}" if hidden else None
+        return self._table().html(rows, caption=caption, note=note)
 
     def loss_curves_png(self) -> bytes:
         """The loss curves (and MaP, when logged) as PNG bytes."""
-        figure = _loss_curves_figure(self.history, self.logged_keys(), self.panel_size)
-        return notebook_display.figure_to_png(figure, self.dpi)
+        panels = training_logs.loss_curve_panels(self.epoch_history)
+        return line_panels_png(panels, self.panel_size, self.dpi, empty_text="No losses logged yet")
 
     def detections_png(self) -> bytes | None:
         """Ground truth and the model's latest predictions on the kept images, as PNG bytes.
@@ -351,242 +342,75 @@ class TrainingMonitor(keras.callbacks.Callback):
         Returns the plot of the latest epoch, predicting now if it was not drawn yet;
         `None` without `visualization_data` or before the monitor has a model.
         """
-        if self.visualization_data is None or self._model_or_none() is None:
+        if self.detections is None or self._model is None:
             return None
-        epoch = self.history[-1]["epoch"] if self.history else 0
-        if self._detections is None or self._detections[0] != epoch:
-            if self.images is None:
-                self.images, self.y_true = take_images(
-                    self.visualization_data, self.max_images, "TrainingMonitor"
-                )
-            from nbdetect.models.detector import as_detector
-
-            y_pred = as_detector(self.model, self.bounding_box_format).predict(self.images)
-            self._num_predictions = int(np.sum(y_pred["num_detections"]))
-            png = render_detections(
-                self.model,
-                self.images,
-                self.y_true,
-                self.bounding_box_format,
-                y_pred=y_pred,
-                class_mapping=self.class_mapping,
-                value_range=self.value_range,
-                rows=None,
-                cols=None,
-                scale=self.scale,
-                font_scale=self.font_scale,
-                dpi=self.dpi,
-            )
-            self._detections = (epoch, png)
+        if self._detections is None or self._detections[0] != self._epoch():
+            self._detections = (self._epoch(), self.detections.render(self.model))
         return self._detections[1]
 
     # === Internals ===
 
-    def _model_or_none(self) -> keras.Model | None:
-        return getattr(self, "_model", None)
+    def _epoch(self) -> int:
+        """The latest epoch, counted from 1 (0 before the first)."""
+        return self.epoch_history.epoch[-1] + 1 if self.epoch_history.epoch else 0
+
+    def _rows(self, max_rows: int | None) -> list[dict[str, Any]]:
+        return self.history if max_rows is None else self.history[-max_rows:]
+
+    def _table(self) -> Table:
+        return Table(self.columns(), min_width=9, min_widths={"epoch": 5})
 
     def _publish(self, render: bool, table: bool = True) -> None:
         """Update the notebook outputs (or queue a text row) and write `output_dir`."""
-        epoch = self.history[-1]["epoch"]
+        epoch = self._epoch()
         if table:
             if self._kernel:
-                self._slots["table"].show(
-                    notebook_display.RichOutput(
-                        self.table_text(self.max_table_rows),
-                        html=self.table_html(self.max_table_rows),
-                    )
-                )
+                text = self.table_text(self.max_table_rows)
+                html = self.table_html(self.max_table_rows)
+                self._slots["table"].show(notebook_display.RichOutput(text, html=html))
             else:
                 self._pending_rows.append(self.history[-1])
-            if self.output_dir is not None:
-                self._write_csv()
-        draw = render and (self._kernel or self.output_dir is not None)
-        if not draw:
+            if self.history_csv is not None:
+                self.history_csv.write(self.epoch_history)
+        if not render or not (self._kernel or self.output_dir is not None):
             return
         self._rendered_epoch = epoch
         curves = self.loss_curves_png()
         detections = self.detections_png()
         if self.output_dir is not None:
-            _write(os.path.join(self.output_dir, "loss_curves.png"), curves)
+            folder = pathlib.Path(self.output_dir)
+            (folder / "loss_curves.png").write_bytes(curves)
             if detections is not None:
-                name = f"detections_epoch_{epoch}.png"
-                _write(os.path.join(self.output_dir, name), detections)
-        if self._kernel:
-            self._slots["curves"].show(
-                notebook_display.RichOutput(f"<loss curves after epoch {epoch}>", png=curves)
+                (folder / f"detections_epoch_{epoch}.png").write_bytes(detections)
+        if not self._kernel:
+            return
+        self._slots["curves"].show(
+            notebook_display.RichOutput(f"<loss curves after epoch {epoch}>", png=curves)
+        )
+        if detections is not None:
+            found = self.detections.num_predictions
+            caption = (
+                f"Epoch {epoch}: ground truth (red) and {found} predictions (orange, with scores)"
+                if found
+                else f"Epoch {epoch}: ground truth (red); no prediction passes the model's "
+                "confidence threshold yet"
             )
-            if detections is not None and "detections" in self._slots:
-                found = self._num_predictions
-                caption = (
-                    f"Epoch {epoch}: ground truth (red) and {found} predictions "
-                    "(orange, with scores)"
-                    if found
-                    else f"Epoch {epoch}: ground truth (red); no prediction passes the "
-                    "model's confidence threshold yet"
+            self._slots["detections"].show(
+                notebook_display.RichOutput(
+                    f"<detections after epoch {epoch}: {len(self.detections.images)} images>",
+                    html=notebook_display.png_html(detections, caption),
+                    png=detections,
                 )
-                self._slots["detections"].show(
-                    notebook_display.RichOutput(
-                        f"<detections after epoch {epoch}: {len(self.images)} images>",
-                        html=notebook_display.png_html(detections, caption),
-                        png=detections,
-                    )
-                )
+            )
 
     def _flush_rows(self) -> None:
         """Print queued epoch rows in a terminal, with the header when the columns change."""
         if not self._pending_rows:
             return
         columns = self.columns()
+        table = self._table()
         if columns != self._printed_columns:
-            print("\n".join(_text_header(columns)))
+            print(table.text([]))
             self._printed_columns = columns
-        for row in self._pending_rows:
-            print(_text_row(columns, row), flush=True)
+        print(table.text(self._pending_rows, header=False), flush=True)
         self._pending_rows = []
-
-    def _write_csv(self) -> None:
-        path = os.path.join(self.output_dir, "history.csv")
-        with open(path, "w", newline="") as file:
-            writer = csv.DictWriter(
-                file, fieldnames=["epoch", *self.logged_keys()], restval="", extrasaction="ignore"
-            )
-            writer.writeheader()
-            writer.writerows(self.history)
-
-
-def _column_group(name: str) -> int:
-    """Sort key of a column: losses first, training before validation (a stable sort)."""
-    validation = name.startswith("val_")
-    base = name.removeprefix("val_")
-    if base.endswith("loss"):
-        return 2 * validation + (base != "loss")
-    return 4 + validation
-
-
-def _scalar(value: Any) -> Any:
-    """A logged value as a Python float when it is a number (JAX/TF/numpy scalars too)."""
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):  # not array-like: kept as it is
-        return value
-    if array.size == 1 and array.dtype.kind in "biuf":
-        return float(array.reshape(()))
-    return value
-
-
-def _format(value: Any) -> str:
-    """A table cell: numbers with 4 decimals (or 4 significant digits when tiny or huge)."""
-    if value is None:
-        return "-"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.4g}"
-        return f"{value:.4f}"
-    return str(value)
-
-
-def _header_parts(name: str) -> list[str]:
-    """A column name on one line, or two when it has a COCO qualifier (`MaP` / `@[IoU=50]`)."""
-    head, at, tail = name.partition("@")
-    return [head, at + tail] if at else [name]
-
-
-def _widths(columns: Sequence[str]) -> list[int]:
-    minimum = {"epoch": 5}
-    return [max(*map(len, _header_parts(name)), minimum.get(name, 9)) for name in columns]
-
-
-def _text_header(columns: Sequence[str]) -> list[str]:
-    """The header lines of the text table, and the rule under them."""
-    widths = _widths(columns)
-    parts = [_header_parts(name) for name in columns]
-    depth = max(len(part) for part in parts)
-    # Single-line names sit on the last line, next to the qualifiers.
-    parts = [[""] * (depth - len(part)) + part for part in parts]
-    lines = [
-        "  ".join(part[line].rjust(width) for part, width in zip(parts, widths))
-        for line in range(depth)
-    ]
-    return [*lines, "  ".join("-" * width for width in widths)]
-
-
-def _text_row(columns: Sequence[str], row: dict) -> str:
-    widths = _widths(columns)
-    return "  ".join(_format(row.get(name)).rjust(width) for name, width in zip(columns, widths))
-
-
-def _write(path: str, data: bytes) -> None:
-    with open(path, "wb") as file:
-        file.write(data)
-
-
-def _loss_curves_figure(
-    history: list[dict[str, Any]], columns: Sequence[str], panel_size: tuple[float, float]
-) -> Any:
-    """One panel per loss (training and validation), and one for COCO MaP when logged."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    losses = []
-    for name in columns:
-        base = name.removeprefix("val_")
-        if base.endswith("loss") and base not in losses:
-            losses.append(base)
-    coco = [
-        name for base in _PLOTTED_COCO_METRICS for name in (base, "val_" + base) if name in columns
-    ]
-    panels: list[tuple[str, list[tuple[str, str, str, str]]]] = []
-    for base in losses:
-        lines = []
-        if base in columns:
-            lines.append((base, "training", "C0", "-"))
-        if "val_" + base in columns:
-            lines.append(("val_" + base, "validation", "C1", "--"))
-        panels.append((base, lines))
-    if coco:
-        styles = ("C2", "C3", "C4", "C5")
-        lines = [
-            (name, name, styles[i], "--" if name.startswith("val_") else "-")
-            for i, name in enumerate(coco)
-        ]
-        panels.append(("COCO box AP", lines))
-
-    num_columns = min(max(len(panels), 1), 4)
-    num_rows = max(1, math.ceil(len(panels) / num_columns))
-    width, height = panel_size
-    figure = Figure(figsize=(width * num_columns, height * num_rows), layout="constrained")
-    if not panels:
-        axis = figure.subplots()
-        axis.set_axis_off()
-        axis.text(0.5, 0.5, "No losses logged yet", ha="center", va="center", fontsize=12)
-        return figure
-    axes = np.asarray(figure.subplots(num_rows, num_columns, squeeze=False)).reshape(-1)
-    epochs = np.array([row["epoch"] for row in history], dtype=np.float64)
-    for axis, (title, lines) in zip(axes, panels):
-        for key, label, color, style in lines:
-            values = np.array([_plot_value(row.get(key)) for row in history], dtype=np.float64)
-            if title == "COCO box AP":
-                values[values < 0] = np.nan  # -1: no ground truth in that range
-            shown = np.isfinite(values)
-            axis.plot(
-                epochs[shown], values[shown], style, color=color, marker="o", markersize=3,
-                label=label,
-            )  # fmt: skip
-        axis.set_title(title, fontsize=11)
-        axis.set_xlabel("epoch")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.grid(alpha=0.3)
-        if title == "COCO box AP":
-            axis.set_ylim(bottom=0)
-        axis.legend(fontsize=9)
-    for axis in axes[len(panels) :]:
-        axis.set_axis_off()
-    return figure
-
-
-def _plot_value(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) else math.nan

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
 
 from nbdetect.bounding_box.formats import check_format
 from nbdetect.callbacks import notebook_display
+from nbdetect.callbacks.detections_plot import ClassMapping, DetectionsPlot
 from nbdetect.utils import checks
-from nbdetect.visualization.inputs import is_iterable_source, take_images
-
-ClassMapping = Mapping[int, str] | Sequence[str]
 
 
 class VisualizeDetections(keras.callbacks.Callback):
@@ -49,6 +46,7 @@ class VisualizeDetections(keras.callbacks.Callback):
     Attributes:
         last_png: the latest plot as PNG bytes (`None` before the first).
         images: the images the callback plots, once training has started.
+        plot: the `DetectionsPlot` that keeps the images and draws them.
 
     Raises:
         ValueError: a bad box format, value range, grid, `every` or `dpi`; or `data` in a
@@ -104,20 +102,35 @@ class VisualizeDetections(keras.callbacks.Callback):
         self.scale, self.font_scale, self.dpi = scale, font_scale, dpi
         self.path = path
         self.every = every
-        self.images: Any = None
-        self.y_true: dict | None = None
         self.last_png: bytes | None = None
         self._slot: notebook_display.DisplaySlot | None = None
-        if not is_iterable_source(data) or isinstance(data, list):
-            # Taken now, so that bad data is reported before training.
-            self.images, self.y_true = take_images(data, rows * cols, caller)
+        self.plot = DetectionsPlot(
+            data,
+            rows * cols,
+            self.bounding_box_format,
+            class_mapping=class_mapping,
+            value_range=self.value_range,
+            rows=rows,
+            cols=cols,
+            scale=scale,
+            font_scale=font_scale,
+            dpi=dpi,
+            caller=caller,
+        )
+
+    @property
+    def images(self) -> Any:
+        """The images the callback plots, once taken from `data`."""
+        return self.plot.images
+
+    @property
+    def y_true(self) -> dict | None:
+        """Their ground truth, one array of boxes and of classes per image."""
+        return self.plot.y_true
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Take the images to plot (once) and prepare the notebook output."""
-        if self.images is None:
-            self.images, self.y_true = take_images(
-                self.data, self.rows * self.cols, "VisualizeDetections"
-            )
+        self.plot.take()
         self._slot = notebook_display.DisplaySlot() if notebook_display.in_kernel() else None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -145,64 +158,4 @@ class VisualizeDetections(keras.callbacks.Callback):
 
     def render(self, epoch: int | None = None) -> bytes:
         """Predict on the kept images with the model and plot; returns the PNG bytes."""
-        if self.images is None:
-            self.images, self.y_true = take_images(
-                self.data, self.rows * self.cols, "VisualizeDetections"
-            )
-        return render_detections(
-            self.model,
-            self.images,
-            self.y_true,
-            self.bounding_box_format,
-            class_mapping=self.class_mapping,
-            value_range=self.value_range,
-            rows=self.rows,
-            cols=self.cols,
-            scale=self.scale,
-            font_scale=self.font_scale,
-            dpi=self.dpi,
-        )
-
-
-def render_detections(
-    model: keras.Model,
-    images: Any,
-    y_true: dict | None,
-    bounding_box_format: str,
-    *,
-    y_pred: dict | None = None,
-    class_mapping: ClassMapping | None,
-    value_range: tuple[float, float],
-    rows: int | None,
-    cols: int | None,
-    scale: float,
-    font_scale: float,
-    dpi: float,
-) -> bytes:
-    """Predict on `images` with `model` and plot truth and predictions; returns PNG bytes.
-
-    `model` is any Keras detector (`nbdetect.models.as_detector`); its boxes are drawn in
-    the images' own pixels, in `bounding_box_format`. A caller that has predicted already
-    passes its `y_pred` (same format) instead.
-    """
-    from nbdetect.models.detector import as_detector
-    from nbdetect.visualization import plot_bounding_box_gallery
-
-    figure = plot_bounding_box_gallery(
-        images,
-        value_range=value_range,
-        bounding_box_format=bounding_box_format,
-        y_true=y_true,
-        y_pred=(
-            as_detector(model, bounding_box_format).predict(images) if y_pred is None else y_pred
-        ),
-        class_mapping=class_mapping,
-        legend=True,
-        rows=rows,
-        cols=cols,
-        scale=scale,
-        font_scale=font_scale,
-        show=False,
-        dpi=dpi,
-    )
-    return notebook_display.figure_to_png(figure, dpi)
+        return self.plot.render(self.model)

@@ -1,8 +1,10 @@
 """TrainingMonitor: history, text/HTML tables, PNGs, in-place notebook updates, terminal rows."""
 
 import base64
+import csv
 
 import IPython.display
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,6 +14,17 @@ from nbdetect.callbacks import EvaluateCOCOMetricsCallback, TrainingMonitor, not
 
 EPOCHS = 3
 TRUE_COLOR = (192, 57, 43)  # plot_bounding_box_gallery's ground-truth colour
+
+
+def keras_csv(history, folder):
+    """The file Keras' own CSVLogger writes for a fit's `History.history`."""
+    folder.mkdir()
+    logger = keras.callbacks.CSVLogger(folder / "history.csv")
+    logger.on_train_begin()
+    for epoch in range(len(history["loss"])):
+        logger.on_epoch_end(epoch, {key: values[epoch] for key, values in history.items()})
+    logger.on_train_end()
+    return (folder / "history.csv").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +98,13 @@ def test_fit_records_every_key_prints_rows_and_writes_pngs(model, tmp_path, caps
         "history.csv",
         "loss_curves.png",
     ]
-    csv_lines = (tmp_path / "history.csv").read_text().splitlines()
-    assert csv_lines[0].startswith("epoch,loss,box_loss") and len(csv_lines) == 4
+    # history.csv is what Keras' CSVLogger writes for the same logs: epoch counted from 0,
+    # then the keys sorted by name.
+    assert (tmp_path / "history.csv").read_text() == keras_csv(history, tmp_path / "keras")
+    with open(tmp_path / "history.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"]
+    assert [float(row["val_MaP"]) for row in rows] == history["val_MaP"]
 
 
 def test_kernel_handles_are_shown_once_and_updated_each_epoch(model, kernel, capsys):
@@ -115,7 +133,7 @@ def test_kernel_handles_are_shown_once_and_updated_each_epoch(model, kernel, cap
     ]
     assert table["text/html"].startswith('<div style="overflow-x:auto')
     # The caption says how many predictions the plot shows.
-    found = monitor._num_predictions
+    found = monitor.detections.num_predictions
     assert (f"{found} predictions" if found else "no prediction passes") in detections["text/html"]
     assert f"{monitor.history[-1]['loss']:.4f}" in table["text/html"]
     assert table["text/plain"] == monitor.table_text(20)
@@ -160,6 +178,28 @@ def test_update_every_draws_due_epochs_and_the_last(model, kernel):
     assert [row["epoch"] for row in monitor.history] == [1]
     monitor.on_epoch_end(1, {"loss": 4.0})
     assert [row["loss"] for row in monitor.history] == [5.0, 4.0]
+
+
+def test_history_csv_keeps_metrics_evaluated_every_other_epoch(tmp_path):
+    # An EvaluateCOCOMetricsCallback(evaluate_freq=2) before the monitor: MaP from epoch 2.
+    monitor = TrainingMonitor(output_dir=tmp_path, update_every=2)
+    monitor.on_train_begin()
+    for epoch in range(3):
+        logs = {"loss": 1.0 / (epoch + 1), **({"MaP": 0.25} if epoch == 1 else {})}
+        monitor.on_epoch_end(epoch, logs)
+    monitor.on_train_end()
+    assert (tmp_path / "history.csv").read_text().splitlines() == [
+        "epoch,MaP,loss,val_MaP,val_loss",  # Keras' CSVLogger's NA columns without val_ keys
+        "0,NA,1.0,NA,NA",
+        "1,0.25,0.5,NA,NA",
+        "2,NA,0.3333333333333333,NA,NA",
+    ]
+    assert monitor.epoch_history.history == {"loss": [1.0, 0.5, 1 / 3], "MaP": [None, 0.25, None]}
+    assert [sorted(row) for row in monitor.history] == [
+        ["epoch", "loss"],
+        ["MaP", "epoch", "loss"],
+        ["epoch", "loss"],
+    ]
 
 
 def test_numbers_are_formatted_for_the_table(model):
