@@ -31,6 +31,19 @@ class BoxStatus:
         missed: `[G]` bool, ground truth that no detection at or above the threshold found.
         iou_threshold: the IoU threshold.
         confidence_threshold: the confidence threshold.
+
+    Example:
+        >>> import numpy as np
+        >>> from nbdetect.analysis import Evaluation
+        >>> from nbdetect.metrics.coco_arrays import Detections, GroundTruth
+        >>> truth = GroundTruth(np.array([0, 0]), np.array([[0.0, 0, 10, 10], [30, 0, 10, 10]]),
+        ...                     np.array([1, 1]), np.array([100.0, 100]), np.zeros(2, bool))
+        >>> found = Detections(np.array([0, 0, 0]),
+        ...                    np.array([[0.0, 0, 10, 10], [50, 0, 9, 9], [30, 0, 10, 10]]),
+        ...                    np.array([1, 1, 1]), np.array([0.9, 0.8, 0.2]))
+        >>> status = Evaluation.from_arrays(truth, found, 1).box_status(0.5, 0.5)
+        >>> status.true_positive.tolist(), status.false_positive.tolist(), status.missed.tolist()
+        ([True, False, False], [False, True, False], [False, True])
     """
 
     true_positive: np.ndarray

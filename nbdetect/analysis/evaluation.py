@@ -65,6 +65,9 @@ class Evaluation:
         detection_ignored: `[T, D]` bool, see above.
         truth_match: `[T, G]` int64, the detection row that found each ground truth, -1.
         truth_ignored: `[G]` bool, see above.
+        detection_order: `[D']` int64, the detections COCO ranks, in its order: by class,
+            image, then score (best first); those past the 100 per image and class, and
+            of classes not evaluated, left out.
         class_ids: `[K]` the evaluated class ids, sorted (`result.class_ids`).
         iou_thresholds: `[T]` COCO's thresholds 0.5, 0.55, ..., 0.95.
 
@@ -95,6 +98,7 @@ class Evaluation:
     detection_ignored: np.ndarray
     truth_match: np.ndarray
     truth_ignored: np.ndarray
+    detection_order: np.ndarray
     _cache: collections.OrderedDict = dataclasses.field(
         default_factory=collections.OrderedDict, init=False, repr=False
     )
@@ -348,20 +352,6 @@ class Evaluation:
     def detection_class_index(self) -> np.ndarray:
         """`[D]` each detection's position in `class_ids`, -1 for classes not evaluated."""
         return coco_numpy.category_index(self.detections.classes, self.class_ids)
-
-    @functools.cached_property
-    def detection_score_order(self) -> np.ndarray:
-        """Detection rows of evaluated classes by (image, class, score descending, row).
-
-        COCO's order within each (image, class): the greedy matching's and the curves'.
-        """
-        rows = np.flatnonzero(self.detection_class_index >= 0)
-        keys = (
-            -self.detections.scores[rows],
-            self.detection_class_index[rows],
-            self.detections.image_ids[rows],
-        )
-        return rows[np.lexsort(keys)]
 
     @functools.cached_property
     def truth_by_image(self) -> np.ndarray:

@@ -100,16 +100,16 @@ def image_stats(evaluation: Evaluation, t: int, confidence_threshold: float) -> 
 
 def _class_ap(evaluation: Evaluation, status) -> np.ndarray:
     """`[N, K]` AP of each (image, class) group, NaN where the group is empty."""
-    num_classes = len(evaluation.class_ids)
-    size = evaluation.num_images * num_classes
-    truth_group = evaluation.ground_truth.image_ids * num_classes + evaluation.truth_class_index
+    num_images = evaluation.num_images
+    size = num_images * len(evaluation.class_ids)
+    # Groups keyed class-major, the order COCO's `detection_order` visits them in.
+    truth_group = evaluation.truth_class_index * num_images + evaluation.ground_truth.image_ids
     num_truth = np.bincount(truth_group[~evaluation.truth_ignored], minlength=size)
 
     # Counted detections (true and false positives), group by group, best score first.
-    order = evaluation.detection_score_order
-    counted = status.true_positive[order] | status.false_positive[order]
-    rows = order[counted]
-    group = (evaluation.detections.image_ids * num_classes + evaluation.detection_class_index)[rows]
+    order = evaluation.detection_order
+    rows = order[status.true_positive[order] | status.false_positive[order]]
+    group = (evaluation.detection_class_index * num_images + evaluation.detections.image_ids)[rows]
     num_detections = np.bincount(group, minlength=size)
     ap = np.where((num_truth > 0) | (num_detections > 0), 0.0, np.nan)
 
@@ -121,8 +121,7 @@ def _class_ap(evaluation: Evaluation, status) -> np.ndarray:
         tp = (np.cumsum(hit) - hits_before_group)[hit].astype(np.float64)  # 1, 2, ...
         fp = position[hit] + 1 - tp
         precision = tp / (fp + tp + np.spacing(1))  # pycocotools' formula, in its order
-        hit_group = group[hit]
-        groups, slot = np.unique(hit_group, return_inverse=True)
+        groups, slot = np.unique(group[hit], return_inverse=True)
         width = int(tp.max())
         table = np.zeros((len(groups), width + 1))
         table[slot, tp.astype(np.int64)] = precision
@@ -130,7 +129,7 @@ def _class_ap(evaluation: Evaluation, status) -> np.ndarray:
         best_from = np.maximum.accumulate(table[:, ::-1], axis=1)[:, ::-1]
         weights = _recall_point_weights(num_truth[groups], width)
         ap[groups] = (best_from * weights).sum(axis=1) / len(RECALL_THRESHOLDS)
-    return ap.reshape(evaluation.num_images, num_classes)
+    return ap.reshape(-1, num_images).T
 
 
 def _recall_point_weights(num_truth: np.ndarray, width: int) -> np.ndarray:

@@ -79,6 +79,10 @@ class DatasetMatches:
             when missed or ignored.
         truth_ignored: `[G]` bool, ground truth that is neither found nor missed: crowd,
             area outside the "all" range, or of a class not evaluated.
+        detection_order: `[D']` int64, the detection rows that take part, in the order
+            matching and accumulation visit them: by class (position in `class_ids`),
+            image, then score, best first (ties in row order); detections past the 100
+            best of their image and class, or of a class not evaluated, are left out.
     """
 
     detection_match: np.ndarray
@@ -86,6 +90,7 @@ class DatasetMatches:
     detection_ignored: np.ndarray
     truth_match: np.ndarray
     truth_ignored: np.ndarray
+    detection_order: np.ndarray
 
 
 def evaluate_with_matches(
@@ -151,7 +156,7 @@ def _evaluate(ground_truth, detections, class_ids, num_images, with_matches: boo
     _accumulate(dt, status.reshape(_A * _T, -1), counts, precision, recall)
     if not with_matches:
         return precision, recall, None
-    matches = _no_matches(ground_truth, detections)
+    matches = dataclasses.replace(_no_matches(ground_truth, detections), detection_order=dt["row"])
     _fill_matches(matches, dt, gt, status[0], chosen)
     return precision, recall, matches
 
@@ -165,6 +170,7 @@ def _no_matches(ground_truth: GroundTruth, detections: Detections) -> DatasetMat
         detection_ignored=np.ones((_T, num_dt), bool),
         truth_match=np.full((_T, num_gt), -1, np.int64),
         truth_ignored=np.ones(num_gt, bool),
+        detection_order=np.zeros(0, np.int64),
     )
 
 

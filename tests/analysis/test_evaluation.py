@@ -86,6 +86,8 @@ def test_detections_past_100_per_image_and_class_are_ignored_as_in_pycocotools()
     assert past_limit.sum() == 20
     assert evaluation.detection_ignored[:, past_limit].all()
     assert not evaluation.detection_ignored[:, ~past_limit].any()
+    # COCO's order: the 100 best, best first.
+    assert evaluation.detection_order.tolist() == np.argsort(-scores)[:100].tolist()
 
 
 def test_evaluate_with_matches_gives_evaluate_s_arrays_bit_for_bit():
@@ -107,6 +109,11 @@ def test_evaluate_with_matches_gives_evaluate_s_arrays_bit_for_bit():
     assert matches.truth_ignored[other_truth | (areas > 1e10)].all()
     assert matches.detection_ignored[:, other_detections].all()
     assert (matches.detection_match[:, other_detections] == -1).all()
+    # The ranked detections: evaluated classes, by class, image, then score.
+    rows = np.flatnonzero(~other_detections)
+    position = np.searchsorted(class_ids, detections.classes[rows])
+    expected = rows[np.lexsort((-detections.scores[rows], detections.image_ids[rows], position))]
+    np.testing.assert_array_equal(matches.detection_order, expected)
     # No true positive of an ignored ground truth.
     matched = matches.detection_match[matches.detection_match >= 0]
     assert not matches.truth_ignored[matched].any()
