@@ -280,7 +280,12 @@ class Evaluation:
     def confusion_matrix(
         self, iou_threshold: float = 0.5, confidence_threshold: float = 0.0
     ) -> confusion.ConfusionMatrix:
-        """The confusion matrix with background; see `nbdetect.analysis.confusion`."""
+        """The confusion matrix with background; see `nbdetect.analysis.confusion`.
+
+        Any IoU threshold in `[0, 1]` works (supervision's rule needs no COCO matching).
+        The first call finds every overlapping box pair once (the bulk of its time, some
+        hundred milliseconds at 5,000 images); later calls, at any thresholds, reuse them.
+        """
         caller = "Evaluation.confusion_matrix"
         iou = checks.fraction(iou_threshold, "iou_threshold", caller)
         c = thresholds.confidence(confidence_threshold, caller)

@@ -78,19 +78,21 @@ class Selection:
 
     Attributes:
         image_ids: `[n]` int64 image ids in display order.
-        truth_rows: `{image_id: rows of ground_truth}` for each of `image_ids`.
+        truth_rows: `{image_id: rows of ground_truth}` for each of `image_ids` (the
+            selections here give a `RowsByImage`; any mapping will do).
         detection_rows: `{image_id: rows of detections}` for each of `image_ids`.
         title: what was selected, e.g. `"truth cat, predicted dog"`.
-        sort: the order used (`"missed"`, `"false_positives"` or `"ap"`).
-        sort_values: `[n]` the value each image was sorted by (a count, or an AP).
+        sort: the order used (`"missed"`, `"false_positives"`, `"ap"`; `"disagreement"`
+            for a `Comparison`), `""` when not given.
+        sort_values: `[n]` the value each image was sorted by (a count, or an AP), or None.
     """
 
     image_ids: np.ndarray
-    truth_rows: RowsByImage
-    detection_rows: RowsByImage
+    truth_rows: Mapping[int, np.ndarray]
+    detection_rows: Mapping[int, np.ndarray]
     title: str
-    sort: str
-    sort_values: np.ndarray
+    sort: str = ""
+    sort_values: np.ndarray | None = None
 
 
 def select_all(
@@ -149,7 +151,8 @@ def select_cell(
     """The boxes one cell of `evaluation.confusion_matrix(...)` counts, and their images."""
     caller = "Evaluation.select_cell"
     t, c = _thresholds(iou_threshold, confidence_threshold, caller)
-    matrix = evaluation.confusion_matrix(float(evaluation.iou_thresholds[t]), c)
+    # Rounded as a user passes it (0.9, not 0.8999999999999999): the same cached matrix.
+    matrix = evaluation.confusion_matrix(round(float(evaluation.iou_thresholds[t]), 2), c)
     truth_rows, detection_rows = matrix.cell(row, column)
     truth_mask = np.zeros(len(evaluation.ground_truth.classes), bool)
     truth_mask[truth_rows] = True
