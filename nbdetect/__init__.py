@@ -24,6 +24,7 @@ warnings.filterwarnings(
 __version__ = "0.1.0.dev0"
 
 _SUBMODULES = (
+    "analysis",
     "bounding_box",
     "callbacks",
     "datasets",

@@ -170,9 +170,7 @@ class COCOEvaluator:
         """
         backend = self.backend if backend is None else _check_backend(backend)
         truth, detections = self._converted()
-        class_ids = self.class_ids
-        if class_ids is None:
-            class_ids = np.union1d(truth.classes, detections.classes)
+        class_ids = self._evaluated_class_ids(truth, detections)
         run = coco_numpy.evaluate if backend == "numpy" else pycocotools_backend.evaluate
         precision, recall = run(truth, detections, class_ids, self._num_images)
         return COCOResult(precision, recall, class_ids, self._num_images, self.class_mapping)
@@ -360,6 +358,12 @@ class COCOEvaluator:
             )
             self._pending_truth, self._pending_predictions = [], []
         return self._ground_truth, self._detections
+
+    def _evaluated_class_ids(self, truth: GroundTruth, detections: Detections) -> np.ndarray:
+        """The evaluator's `class_ids`, by default every class in the truth or detections."""
+        if self.class_ids is None:
+            return np.union1d(truth.classes, detections.classes)
+        return self.class_ids
 
     def _snapshot(self) -> coco_state.Snapshot:
         truth, detections = self._converted()

@@ -22,6 +22,8 @@ Everything is float64 and uses pycocotools' formulas operation by operation (IoU
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from nbdetect.metrics.coco_arrays import Detections, GroundTruth
@@ -53,15 +55,89 @@ def evaluate(
         `precision` `[T=10, R=101, K, A=4, M=3]` and `recall` `[T, K, A, M]`, -1 where a class
         has no (non-ignored) ground truth in an area range.
     """
+    precision, recall, _ = _evaluate(ground_truth, detections, class_ids, num_images, False)
+    return precision, recall
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetMatches:
+    """COCO's matching of a whole dataset, per input row, at area "all" and 100 detections.
+
+    What pycocotools' `evaluateImg` decides for every (image, class) at the 10 IoU
+    thresholds, in the area range "all" with at most 100 detections per image and class:
+    the matching behind `evaluate()`'s precision and recall, by row of its inputs.
+
+    Attributes:
+        detection_match: `[T, D]` int64, the ground-truth row each detection is a true
+            positive of, -1 for false positives and ignored detections.
+        detection_iou: `[T, D]` float64, the IoU with the ground truth it matched (an
+            ignored one included), 0 when unmatched.
+        detection_ignored: `[T, D]` bool, detections that are neither true nor false
+            positives: matched to an ignored ground truth (crowd, or area outside the "all"
+            range), past the 100 best of their image and class, or of a class not evaluated.
+        truth_match: `[T, G]` int64, the detection row that matched each ground truth, -1
+            when missed or ignored.
+        truth_ignored: `[G]` bool, ground truth that is neither found nor missed: crowd,
+            area outside the "all" range, or of a class not evaluated.
+        detection_order: `[D']` int64, the detection rows that take part, in the order
+            matching and accumulation visit them: by class (position in `class_ids`),
+            image, then score, best first (ties in row order); detections past the 100
+            best of their image and class, or of a class not evaluated, are left out.
+    """
+
+    detection_match: np.ndarray
+    detection_iou: np.ndarray
+    detection_ignored: np.ndarray
+    truth_match: np.ndarray
+    truth_ignored: np.ndarray
+    detection_order: np.ndarray
+
+
+def evaluate_with_matches(
+    ground_truth: GroundTruth, detections: Detections, class_ids: np.ndarray, num_images: int
+) -> tuple[np.ndarray, np.ndarray, DatasetMatches]:
+    """`evaluate()`'s precision and recall, and the matching they come from.
+
+    One pass: the matching is the one `evaluate()` computes, kept instead of dropped.
+
+    Args:
+        ground_truth: every ground-truth box, `image_ids` in `[0, num_images)`.
+        detections: every detection.
+        class_ids: `[K]` sorted class ids to evaluate; boxes of other classes are ignored.
+        num_images: number of images.
+
+    Returns:
+        `precision` `[T, R, K, A, M]`, `recall` `[T, K, A, M]` (equal to `evaluate()`'s)
+        and the `DatasetMatches` of area "all", 100 detections.
+
+    Example:
+        >>> import numpy as np
+        >>> from nbdetect.metrics.coco_arrays import Detections, GroundTruth
+        >>> from nbdetect.metrics.coco_numpy import evaluate_with_matches
+        >>> truth = GroundTruth(np.array([0]), np.array([[0.0, 0, 10, 10]]), np.array([1]),
+        ...                     np.array([100.0]), np.array([False]))
+        >>> found = Detections(np.array([0, 0]), np.array([[0.0, 0, 10, 9], [50, 50, 5, 5]]),
+        ...                    np.array([1, 1]), np.array([0.9, 0.8]))
+        >>> _, _, matches = evaluate_with_matches(truth, found, np.array([1]), 1)
+        >>> matches.detection_match[0].tolist(), matches.truth_match[0].tolist()
+        ([0, -1], [0])
+        >>> matches.detection_match[-1].tolist()  # IoU 0.9 < 0.95: a false positive there
+        [-1, -1]
+    """
+    return _evaluate(ground_truth, detections, class_ids, num_images, True)
+
+
+def _evaluate(ground_truth, detections, class_ids, num_images, with_matches: bool):
     num_classes = len(class_ids)
     precision = -np.ones((_T, _R, num_classes, _A, _M))
     recall = -np.ones((_T, num_classes, _A, _M))
     if num_classes == 0:
-        return precision, recall
+        matches = _no_matches(ground_truth, detections) if with_matches else None
+        return precision, recall, matches
 
     gt = _ground_truth_groups(ground_truth, class_ids, num_images)
     dt = _detection_groups(detections, class_ids, num_images)
-    matched, matched_ignored = _match(dt, gt)
+    matched, matched_ignored, chosen = _match(dt, gt, record=with_matches)
 
     # pycocotools ignores unmatched detections whose area lies outside the range.
     lo, hi = AREA_RANGES[:, 0, None], AREA_RANGES[:, 1, None]
@@ -78,11 +154,42 @@ def evaluate(
         axis=1,
     ).astype(np.int64)  # [K, A]
     _accumulate(dt, status.reshape(_A * _T, -1), counts, precision, recall)
-    return precision, recall
+    if not with_matches:
+        return precision, recall, None
+    matches = dataclasses.replace(_no_matches(ground_truth, detections), detection_order=dt["row"])
+    _fill_matches(matches, dt, gt, status[0], chosen)
+    return precision, recall, matches
 
 
-def _category_index(classes: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
-    """Position of each class in `class_ids`, -1 for classes not evaluated."""
+def _no_matches(ground_truth: GroundTruth, detections: Detections) -> DatasetMatches:
+    """Every row unmatched and ignored: what a box of a class not evaluated is."""
+    num_dt, num_gt = len(detections.scores), len(ground_truth.classes)
+    return DatasetMatches(
+        detection_match=np.full((_T, num_dt), -1, np.int64),
+        detection_iou=np.zeros((_T, num_dt)),
+        detection_ignored=np.ones((_T, num_dt), bool),
+        truth_match=np.full((_T, num_gt), -1, np.int64),
+        truth_ignored=np.ones(num_gt, bool),
+        detection_order=np.zeros(0, np.int64),
+    )
+
+
+def _fill_matches(matches: DatasetMatches, dt: dict, gt: dict, status, chosen) -> None:
+    """Write area "all"'s matching (`status` `[T, D']`) into `matches`, by input row."""
+    pair, pair_gt, pair_iou = chosen
+    t, d = np.nonzero(pair >= 0)  # matched: true positives and matches of ignored truth
+    pair = pair[t, d]
+    matches.truth_ignored[gt["row"]] = gt["ignored"][0]
+    matches.detection_ignored[:, dt["row"]] = status == 0
+    matches.detection_iou[t, dt["row"][d]] = pair_iou[pair]
+    hit = status[t, d] == _TRUE_POSITIVE
+    t, d, truth_rows = t[hit], dt["row"][d[hit]], gt["row"][pair_gt[pair[hit]]]
+    matches.detection_match[t, d] = truth_rows
+    matches.truth_match[t, truth_rows] = d
+
+
+def category_index(classes: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    """`[N]` position of each of `classes` in the sorted `class_ids`, -1 for classes not there."""
     index = np.searchsorted(class_ids, classes)
     inside = index < len(class_ids)
     known = np.zeros(len(classes), bool)
@@ -91,7 +198,7 @@ def _category_index(classes: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
 
 
 def _ground_truth_groups(ground_truth: GroundTruth, class_ids, num_images) -> dict:
-    category = _category_index(ground_truth.classes, class_ids)
+    category = category_index(ground_truth.classes, class_ids)
     keep = category >= 0
     key = category[keep] * num_images + ground_truth.image_ids[keep]
     # Stable, so boxes keep their input order inside a group, as in pycocotools.
@@ -101,6 +208,7 @@ def _ground_truth_groups(ground_truth: GroundTruth, class_ids, num_images) -> di
     lo, hi = AREA_RANGES[:, 0, None], AREA_RANGES[:, 1, None]
     return {
         "key": key[order],
+        "row": np.flatnonzero(keep)[order],
         "category": category[keep][order],
         "box": ground_truth.boxes[keep][order],
         "crowd": crowd,
@@ -110,7 +218,7 @@ def _ground_truth_groups(ground_truth: GroundTruth, class_ids, num_images) -> di
 
 
 def _detection_groups(detections: Detections, class_ids, num_images) -> dict:
-    category = _category_index(detections.classes, class_ids)
+    category = category_index(detections.classes, class_ids)
     keep = np.flatnonzero(category >= 0)
     key = category[keep] * num_images + detections.image_ids[keep]
     scores = detections.scores[keep]
@@ -124,6 +232,7 @@ def _detection_groups(detections: Detections, class_ids, num_images) -> dict:
     box = detections.boxes[rows]
     return {
         "key": key[top],
+        "row": rows,
         "rank": rank[top],
         "category": category[rows],
         "image": detections.image_ids[rows],
@@ -133,8 +242,16 @@ def _detection_groups(detections: Detections, class_ids, num_images) -> dict:
     }
 
 
-def _pairs_within_groups(dt_key: np.ndarray, gt_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (detection, ground truth) index pairs that share a group, in (det, gt) order."""
+def pairs_within_groups(dt_key: np.ndarray, gt_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (detection, ground truth) index pairs that share a group, in (det, gt) order.
+
+    Args:
+        dt_key: `[D]` sorted group keys of the detections.
+        gt_key: `[G]` sorted group keys of the ground truth.
+
+    Returns:
+        `[P]` detection indices and `[P]` ground-truth indices.
+    """
     first = np.searchsorted(gt_key, dt_key, side="left")
     count = np.searchsorted(gt_key, dt_key, side="right") - first
     pair_dt = np.repeat(np.arange(len(dt_key)), count)
@@ -165,22 +282,26 @@ def box_iou(dt_box: np.ndarray, gt_box: np.ndarray, crowd: np.ndarray) -> np.nda
         return np.where(overlap, intersection / np.where(overlap, union, 1.0), 0.0)
 
 
-def _match(dt: dict, gt: dict) -> tuple[np.ndarray, np.ndarray]:
+def _match(dt: dict, gt: dict, record: bool = False):
     """The greedy matching of pycocotools' `evaluateImg`, for every threshold and area range.
 
     Returns:
-        `matched` `[A, T, D]` and `matched_ignored` `[A, T, D]` (the match is an ignored
-        ground truth).
+        `matched` `[A, T, D]`, `matched_ignored` `[A, T, D]` (the match is an ignored
+        ground truth) and, with `record`, what area "all" matched: `(pair, pair_gt, iou)`,
+        `pair` `[T, D]` the index of each detection's matched pair (-1 when unmatched),
+        `pair_gt` and `iou` `[P]` each pair's position in `gt` and its IoU; else None.
     """
     num_dt = len(dt["key"])
     matched = np.zeros((_A, _T, num_dt), bool)
     matched_ignored = np.zeros((_A, _T, num_dt), bool)
-    pair_dt, pair_gt = _pairs_within_groups(dt["key"], gt["key"])
+    # Area "all"'s chosen pair per detection; only kept when asked, so evaluate() pays nothing.
+    chosen = np.full((_T, num_dt), -1, np.int64) if record else None
+    pair_dt, pair_gt = pairs_within_groups(dt["key"], gt["key"])
     iou = box_iou(dt["box"][pair_dt], gt["box"][pair_gt], gt["crowd"][pair_gt])
     candidate = iou >= _MATCH_THRESHOLDS.min()
     pair_dt, pair_gt, iou = pair_dt[candidate], pair_gt[candidate], iou[candidate]
     if len(pair_dt) == 0:
-        return matched, matched_ignored
+        return matched, matched_ignored, None if chosen is None else (chosen, pair_gt, iou)
 
     # By rank (the sequential order), then detection; within a detection by (IoU, gt
     # position) ascending, so the last of equal-IoU candidates wins, as in pycocotools.
@@ -209,11 +330,15 @@ def _match(dt: dict, gt: dict) -> tuple[np.ndarray, np.ndarray]:
         best = np.maximum.reduceat(score, starts - lo, axis=2)  # [A, T, n]
         hit = best >= 0
         a, t, j = np.nonzero(hit)
-        taken[a, t, gts[starts[j] - lo + best[a, t, j] % scale]] = True
+        pair = starts[j] + best[a, t, j] % scale
+        taken[a, t, pair_gt[pair]] = True
         dets = pair_dt[starts]
         matched[:, :, dets] = hit
         matched_ignored[:, :, dets] = hit & (best < scale)
-    return matched, matched_ignored
+        if record:
+            area_all = a == 0
+            chosen[t[area_all], dets[j[area_all]]] = pair[area_all]
+    return matched, matched_ignored, None if chosen is None else (chosen, pair_gt, iou)
 
 
 def _accumulate(dt, status, counts, precision, recall) -> None:

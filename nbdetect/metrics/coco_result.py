@@ -122,6 +122,12 @@ class COCOResult(Mapping):
         return self._per_class(self.precision[:1, :, :, 0, -1], class_axis=2)
 
     @property
+    def per_class_ap75(self) -> dict[int, float]:
+        """AP at IoU 0.75 per class id; -1 without ground truth."""
+        index = int(np.flatnonzero(IOU_THRESHOLDS == 0.75)[0])
+        return self._per_class(self.precision[index : index + 1, :, :, 0, -1], class_axis=2)
+
+    @property
     def per_class_recall(self) -> dict[int, float]:
         """Recall (IoU 0.50:0.95, all areas, 100 detections) per class id."""
         return self._per_class(self.recall[:, :, 0, -1], class_axis=1)
