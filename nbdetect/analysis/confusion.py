@@ -190,10 +190,13 @@ def confusion_matrix(
     counted_truth = _counted_truth(evaluation)
     counted_detection = (detection_class >= 0) & (scores >= confidence_threshold)
     found = truth_partner >= 0
-    predicted = np.where(found, detection_class[np.where(found, truth_partner, 0)], background)
+    # Partners' classes, read only where there is a partner (either side may be empty).
+    predicted = np.full(num_truth, background, np.int64)
+    predicted[found] = detection_class[truth_partner[found]]
     truth_cell = np.where(counted_truth, truth_class * size + predicted, -1)
     taken = detection_partner >= 0
-    actual = np.where(taken, truth_class[np.where(taken, detection_partner, 0)], background)
+    actual = np.full(num_detections, background, np.int64)
+    actual[taken] = truth_class[detection_partner[taken]]
     detection_cell = np.where(counted_detection, actual * size + detection_class, -1)
     # A matched pair is counted once, through its ground truth.
     counted = np.concatenate(

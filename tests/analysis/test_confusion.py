@@ -245,3 +245,30 @@ def test_thresholds_are_checked():
             evaluation.confusion_matrix(bad)
     # Any IoU in [0, 1] works here (supervision's rule), not only COCO's 10.
     assert evaluation.confusion_matrix(0.33).matrix.sum() > 0
+
+
+@pytest.mark.parametrize("side", ["no detections", "no ground truth"])
+def test_a_dataset_with_one_side_empty(side):
+    boxes = np.array([[0.0, 0, 10, 10], [20, 20, 10, 10]])
+    some = {"image_ids": np.array([0, 1]), "boxes": boxes, "classes": np.array([0, 1])}
+    none = {"image_ids": np.zeros(0, np.int64), "boxes": np.zeros((0, 4)), "classes": np.zeros(0)}
+    truth = none if side == "no ground truth" else some
+    found = none if side == "no detections" else some
+    evaluation = Evaluation.from_arrays(
+        GroundTruth(
+            **truth,
+            areas=np.full(len(truth["classes"]), 100.0),
+            iscrowd=np.zeros(len(truth["classes"]), bool),
+        ),
+        Detections(**found, scores=np.full(len(found["classes"]), 0.9)),
+        num_images=2,
+        class_ids=[0, 1],
+    )
+    matrix = evaluation.confusion_matrix(0.5).matrix
+    expected = np.zeros((3, 3), np.int64)
+    if side == "no detections":
+        expected[[0, 1], 2] = 1  # every truth in the background column
+    else:
+        expected[2, [0, 1]] = 1  # every detection in the background row
+    np.testing.assert_array_equal(matrix, expected)
+    np.testing.assert_array_equal(matrix, _loop(evaluation, 0.5, 0.0))
