@@ -81,7 +81,9 @@ def test_the_operating_point_is_drawn_where_it_is(panel):
     _, unmarked = render({**POINTS, panel: (5.0, 5.0)})
     changed = np.argwhere((marked != unmarked).any(-1))
     axis = figure.axes[list(POINTS).index(panel)]
-    x, y = axis.transData.transform(POINTS[panel])
+    # Figure pixels at the figure's dpi (another test may have changed matplotlib's
+    # default); the PNG is drawn at 100.
+    x, y = axis.transData.transform(POINTS[panel]) * 100 / figure.dpi
     row, column = marked.shape[0] - y, x  # PNG rows count from the top
     assert np.abs(changed.mean(0) - [row, column]).max() < 1.5
     assert 8 < np.ptp(changed[:, 0]) < 16  # a dot about 11 pixels across (8 points at 100 dpi)
