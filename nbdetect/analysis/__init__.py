@@ -11,7 +11,10 @@ answer the next questions after the mAP, from the same matching, on the host in 
 * `image_stats()`: per-image counts and AP;
 * `select_all()`, `select_class()`, `select_cell()`, `select_boxes()`: what a linked
   gallery shows after a click, worst images first;
-* `compare(a, b)`: two models on the same dataset.
+* `compare(a, b)`: two models on the same dataset;
+* `tide_breakdown()`: the AP each kind of error costs (TIDE: classification, localisation,
+  both, duplicate, background, missed), equal to the `tidecv` package's numbers, with
+  each box's error kind.
 
 Example::
 
@@ -34,8 +37,10 @@ from nbdetect.analysis.evaluation import Evaluation
 from nbdetect.analysis.per_image import ImageStats
 from nbdetect.analysis.pr_curves import PRCurve
 from nbdetect.analysis.selection import RowsByImage, Selection
+from nbdetect.analysis.tide import ERROR_KINDS, TideResult, tide_breakdown
 
 __all__ = [
+    "ERROR_KINDS",
     "BoxStatus",
     "ClassRow",
     "Comparison",
@@ -46,6 +51,8 @@ __all__ = [
     "PRCurve",
     "RowsByImage",
     "Selection",
+    "TideResult",
     "compare",
     "sort_rows",
+    "tide_breakdown",
 ]

@@ -31,9 +31,10 @@ def font_size(image_shape: Sequence[int], font_scale: float) -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def load_font(size: int) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans at `size` pixels, from the copy matplotlib ships (always installed)."""
-    path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
+def load_font(size: int, monospace: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans (or Sans Mono) at `size` pixels, from the copy matplotlib ships."""
+    name = "DejaVuSansMono.ttf" if monospace else "DejaVuSans.ttf"
+    path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", name)
     return ImageFont.truetype(path, size)
 
 

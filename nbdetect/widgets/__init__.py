@@ -7,6 +7,9 @@
   model.
 * `AugmentationPreview`: images beside augmented copies, re-rolled on a click, with a
   toggle for each layer of a `keras.Sequential`.
+* `EvaluationDashboard`: why a model misses: per-class table, precision-recall curves,
+  confusion matrix and TIDE errors, linked to a gallery of exactly the boxes clicked;
+  two models side by side.
 
 Each widget also shows as a PNG where widget JavaScript is missing (GitHub, exports), and
 works with ipywidgets 7.7 (Colab, where third-party widgets are enabled automatically)
@@ -25,6 +28,7 @@ from nbdetect.utils.lazy import lazy_attributes
 _MODULES = {
     "AugmentationPreview": "augmentation_preview",
     "DetectionGallery": "detection_gallery",
+    "EvaluationDashboard": "evaluation_dashboard",
     "NMSExplorer": "nms_explorer",
     "enable_colab_widgets": "environment",
 }
