@@ -438,6 +438,8 @@ def check_notebook(page, name: str, output: pathlib.Path, colours, base: str) ->
         if not details:
             failures.append(f"{name}: hovering over the explorer's boxes showed no details")
 
+    failures += check_dashboard(page, name, output)
+
     gallery = output_with(page, "ground truth", button="Next")
     if gallery is not None:
         gallery.scroll_into_view_if_needed()
@@ -464,6 +466,62 @@ def check_notebook(page, name: str, output: pathlib.Path, colours, base: str) ->
         if status is None or status.group(1) != status.group(2):
             failures.append(f"{name}: the gallery's last page does not say so: {status}")
     page.screenshot(path=str(output / f"{stem}_after_checks.png"), full_page=True)
+    return failures
+
+
+# The grid canvas of an output (the gallery's, not the confusion matrix's).
+GRID_HASH = """(output) => {
+  const e = output.querySelector('[class*="nbdetect-cells-"]');
+  const c = e.tagName === 'CANVAS' ? e : e.querySelector('canvas');
+  let h = 0;
+  for (const layer of e.tagName === 'CANVAS' ? [e] : e.querySelectorAll('canvas')) {
+    const d = layer.getContext('2d').getImageData(0, 0, layer.width, layer.height).data;
+    for (let i = 0; i < d.length; i += 97) h = (h * 31 + d[i]) | 0;
+  }
+  return h;
+}"""
+
+
+def check_dashboard(page, name: str, output: pathlib.Path) -> list[str]:
+    """An evaluation dashboard's Confusion tab and a click on one of its cells.
+
+    The tab must draw the matrix, and a click on a cell must filter the gallery: the
+    caption names the cell and the gallery's pixels change.
+    """
+    dashboard = output_with(page, "Errors (TIDE)")
+    if dashboard is None:
+        return []
+    failures = []
+    dashboard.scroll_into_view_if_needed()
+    tab = dashboard.query_selector(
+        ".lm-TabBar-tab:has-text('Confusion'), .p-TabBar-tab:has-text('Confusion')"
+    )
+    if tab is None:
+        return [f"{name}: the dashboard has no Confusion tab"]
+    tab.click()
+    time.sleep(3)
+    matrix = dashboard.query_selector("canvas.nbdetect-confusion, .nbdetect-confusion canvas")
+    if matrix is None:
+        return [f"{name}: the dashboard's Confusion tab shows no matrix canvas"]
+    classes = page.evaluate("(e) => (e.closest('.nbdetect-confusion') || e).className", matrix)
+    found = re.search(r"nbdetect-matrix-(\d+)-(\d+)-(\d+)", classes)
+    if found is None:
+        return [f"{name}: the matrix canvas does not name its geometry ({classes})"]
+    left, top, cell = (int(v) for v in found.groups())
+    box = matrix.bounding_box()
+    before = page.evaluate(GRID_HASH, dashboard)
+    # The first class's diagonal cell: its truths found as themselves.
+    page.mouse.click(box["x"] + left + cell / 2, box["y"] + top + cell / 2)
+    time.sleep(4)
+    after = page.evaluate(GRID_HASH, dashboard)
+    caption = [line for line in dashboard.inner_text().splitlines() if "Gallery:" in line]
+    print(f"{name}: dashboard after a click on a confusion cell: {caption}")
+    print(f"{name}: dashboard gallery canvas before/after: {before} / {after}")
+    dashboard.screenshot(path=str(output / f"{pathlib.Path(name).stem}_dashboard_confusion.png"))
+    if not caption or "truth" not in caption[0] or "predicted" not in caption[0]:
+        failures.append(f"{name}: a click on a confusion cell did not select it: {caption}")
+    if before == after:
+        failures.append(f"{name}: a click on a confusion cell did not change the gallery")
     return failures
 
 
