@@ -14,8 +14,12 @@ Peers, measured in the same run on the same outputs:
 - redrawing the guide's static gallery (`plot_bounding_box_gallery`, matplotlib) of the
   new detections, which a notebook without widgets re-runs for every setting.
 
-Run (about 2 minutes on 2 cores):
-    python benchmarks/widgets.py [--repeats 15]
+Then the evaluation dashboard at `--dashboard-images` images (`dashboard_clicks.py`): its
+evaluation against `COCOEvaluator.compute()` on the same data, and each kind of click to
+a redrawn gallery (target: under 100 ms).
+
+Run (about 4 minutes on 2 cores):
+    python benchmarks/widgets.py [--repeats 15] [--dashboard-images 5000]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dashboard_clicks  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from nms import CLASSES, IMAGE_SIZE, detector_outputs  # noqa: E402
@@ -171,6 +176,7 @@ def static_gallery_ms(pictures, detections, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--dashboard-images", type=int, default=5000)
     args = parser.parse_args()
 
     from nbdetect.widgets import NMSExplorer
@@ -226,6 +232,8 @@ def main() -> None:
         "Target: move->canvas median under 50 ms."
     )
     explorer.close()
+
+    dashboard_clicks.report(args.dashboard_images, max(3, args.repeats // 2))
 
 
 if __name__ == "__main__":
