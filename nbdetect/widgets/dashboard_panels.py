@@ -194,8 +194,10 @@ def compare_options(dashboard) -> tuple[str, list[tuple[str, Any]], Any]:
 def curves_png(dashboard, dpi: int = 80) -> bytes:
     """Precision-recall curves of all classes and of the selected class, as a PNG.
 
-    At IoU 0.5, 0.75 and the COCO average (and the current IoU threshold), with the
-    confidence threshold's operating point marked on the current threshold's curve.
+    At IoU 0.5, 0.75 and the COCO average (and the current IoU threshold). The confidence
+    threshold's operating point is marked on the current threshold's curve: at the recall
+    the threshold gives (for all classes, the mean over classes), at the curve's height
+    there (the table gives the precision of the detections above it).
     """
     from nbdetect.visualization.curves import Panel, Series, line_panels_png
 
@@ -210,18 +212,25 @@ def curves_png(dashboard, dpi: int = 80) -> bytes:
         curves.insert(2, (iou, f"IoU {iou:.2f}"))
     panels = []
     for class_id in chosen:
-        point = _operating_point(evaluation, class_id, iou, dashboard.confidence_threshold)
+        recall = _recall_at(evaluation, class_id, iou, dashboard.confidence_threshold)
         series = []
         for key, label in curves:
             curve = evaluation.pr_curve(class_id, key)
-            marked = key == iou
+            marked = key == iou and np.isfinite(recall)
+            # Where the threshold puts the model on this curve: its recall there, and the
+            # curve's (interpolated) precision at that recall.
+            point = None
+            if marked:
+                shown = np.isfinite(curve.precision)
+                height = np.interp(recall, curve.recall[shown], curve.precision[shown])
+                point = (recall, float(height)) if shown.any() else None
             series.append(
                 Series(
                     curve.recall,
                     curve.precision,
                     label,
                     style="-" if key != "coco" else "--",
-                    point=tuple(point) if marked else None,
+                    point=point,
                     point_label=(
                         f"confidence >= {dashboard.confidence_threshold:.2f}" if marked else None
                     ),
@@ -232,22 +241,20 @@ def curves_png(dashboard, dpi: int = 80) -> bytes:
     return line_panels_png(panels, panel_size=(4.2, 3.4), dpi=dpi)
 
 
-def _operating_point(evaluation, class_id, iou: float, confidence: float) -> tuple:
-    """`(recall, precision)` at `confidence` for one class, or for all classes.
+def _recall_at(evaluation, class_id, iou: float, confidence: float) -> float:
+    """The recall at `confidence` of one class, or of all classes.
 
-    For all classes, the mean over the classes with ground truth, as the all-classes
-    curve is a mean (the pooled counts would sit elsewhere).
+    For all classes, the mean over the classes with truth: the all-classes curve is a
+    mean over classes at each recall.
     """
     if class_id is not None:
-        return evaluation.operating_point(class_id, iou, confidence)
-    points = [
-        evaluation.operating_point(int(row.class_id), iou, confidence)
+        return float(evaluation.operating_point(class_id, iou, confidence)[0])
+    recalls = [
+        evaluation.operating_point(int(row.class_id), iou, confidence)[0]
         for row in evaluation.class_table(iou, confidence)
         if row.num_truth > 0
     ]
-    if not points:
-        return (float("nan"), float("nan"))
-    return tuple(float(v) for v in np.nanmean(np.asarray(points, np.float64), axis=0))
+    return float(np.mean(recalls)) if recalls else float("nan")
 
 
 def tide_text(dashboard) -> str:

@@ -237,7 +237,8 @@ class EvaluationDashboard(DetectionWidget):
         parts += [
             f"IoU {self.iou_threshold:.2f}",
             f"confidence >= {self.confidence_threshold:.2f}",
-            f"{chosen.title}: {len(chosen.image_ids)} images, {SORTS[self.sort]}",
+            f"{chosen.title}: {len(chosen.image_ids)} images, "
+            + ("most disagreement first" if chosen.compare else SORTS[self.sort]),
             f"page {self.page + 1} of {self.num_pages}",
         ]
         return " | ".join(parts)
