@@ -331,7 +331,11 @@ def output_with(page, text: str, button: str | None = None):
 
 def hover_details(page, output) -> str:
     """Move the mouse over `output`'s canvas until a box's details show; the line."""
-    canvas = output.query_selector("canvas").bounding_box()
+    # The grid's canvas (a dashboard also has its confusion matrix's, maybe hidden).
+    grid = output.query_selector(
+        "canvas[class*='nbdetect-cells-'], [class*='nbdetect-cells-'] canvas"
+    )
+    canvas = (grid or output.query_selector("canvas")).bounding_box()
     for fy in [i / 12 for i in range(1, 12)]:
         for fx in [i / 16 for i in range(1, 16)]:
             page.mouse.move(canvas["x"] + fx * canvas["width"], canvas["y"] + fy * canvas["height"])

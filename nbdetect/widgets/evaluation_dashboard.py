@@ -340,7 +340,8 @@ class EvaluationDashboard(DetectionWidget):
                 options=[(f"{t:.2f}", t) for t in thresholds],
                 value=round(self.iou_threshold, 2),
                 description="IoU",
-                layout=w.Layout(width="130px"),
+                layout=w.Layout(width="150px"),
+                style={"description_width": "40px"},
             ),
             "confidence": w.FloatSlider(
                 value=self.confidence_threshold,
@@ -487,6 +488,7 @@ class EvaluationDashboard(DetectionWidget):
         if self.view is None:
             return
         self.controls["summary"].value = panels.summary_html(self)
+        self._refresh_errors()  # TIDE is computed up front: its list is always there
         self._refresh_table()
         self._refresh_markers()
         if gallery:
@@ -497,6 +499,7 @@ class EvaluationDashboard(DetectionWidget):
         if self.view is None:
             return
         self.controls["selection"].value = panels.selection_html(self)
+        self._sync_lists()
         self._refresh_visible()
 
     def _refresh_visible(self) -> None:
@@ -528,6 +531,26 @@ class EvaluationDashboard(DetectionWidget):
         header, options, value = panels.compare_options(self)
         self._set_options("compare", options, value)
         self.controls["compare_header"].value = header
+
+    def _sync_lists(self) -> None:
+        """Highlight the selection's row in the lists (a selection set from Python too)."""
+        kind, *values = self.selection
+        wanted = {
+            "table": values[0] if kind == "class" else panels.ALL_CLASSES,
+            "errors": values[0] if kind == "error" else None,
+            "compare": {
+                "compare": values[-1] if values else None,
+                "disagreement": "disagreement",
+            }.get(kind),
+        }
+        for key, value in wanted.items():
+            control = self.controls[key]
+            if value is None or value in [option[1] for option in control.options]:
+                self._updating = True
+                try:
+                    control.value = value
+                finally:
+                    self._updating = False
 
     def _set_options(self, key: str, options: list, value: Any) -> None:
         """Replace a list's rows without it reporting a click."""

@@ -289,3 +289,12 @@ def test_a_model_is_evaluated_batch_by_batch(canvas, detector):
     assert len(dashboard.evaluation.ground_truth.classes) == 2
     assert dashboard.evaluation.num_images == 2
     dashboard.close()
+
+
+def test_a_selection_set_from_python_highlights_its_row(hand_made):
+    hand_made.selection = ("class", DOG)
+    assert hand_made.controls["table"].value == DOG
+    hand_made.selection = ("error", "duplicate")
+    assert hand_made.controls["errors"].value == "duplicate"
+    assert hand_made.controls["table"].value == "all"
+    assert list(hand_made.current().image_ids) == [5]
