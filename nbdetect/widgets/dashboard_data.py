@@ -7,13 +7,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nbdetect.metrics.coco_evaluator import COCOEvaluator
-from nbdetect.visualization.inputs import (
-    ImageBoxes,
-    boxes_per_image,
-    is_iterable_source,
-    split_batch,
-)
-from nbdetect.widgets.examples import batch_examples
+from nbdetect.visualization.inputs import ImageBoxes, boxes_per_image, is_iterable_source
+from nbdetect.widgets.examples import batch_examples, batch_of
 from nbdetect.widgets.thumbnails import ThumbnailStore
 
 # The name a single model or prediction set is shown under.
@@ -134,11 +129,7 @@ def _batches(dataset: Any, limit: int | None, caller: str) -> Iterator[tuple[Any
     elements = dataset if is_iterable_source(dataset) else [dataset]
     seen = 0
     for element in elements:
-        images, y_true = split_batch(element, caller)
-        if len(getattr(images, "shape", ())) == 3:  # an unbatched dataset: one image
-            images = images[None]
-            if y_true is not None:
-                y_true = {key: value[None] for key, value in y_true.items()}
+        images, y_true = batch_of(element, caller)
         count = len(images)
         if limit is not None and seen + count > limit:
             keep = limit - seen

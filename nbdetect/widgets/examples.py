@@ -140,6 +140,16 @@ class ExampleStream:
         self._batches = None
 
 
+def batch_of(element: Any, caller: str) -> tuple[Any, Any]:
+    """`(images, y_true or None)` of one dataset element, as a batch (one image becomes 1)."""
+    images, y_true = split_batch(element, caller)
+    if len(getattr(images, "shape", ())) == 3:  # an unbatched dataset: one image
+        images = images[None]
+        if y_true is not None:
+            y_true = {key: value[None] for key, value in y_true.items()}
+    return images, y_true
+
+
 def dataset_batches(
     dataset: Any,
     detector: Any,
@@ -154,11 +164,7 @@ def dataset_batches(
     """
     seen = 0
     for element in dataset:
-        images, y_true = split_batch(element, caller)
-        if len(getattr(images, "shape", ())) == 3:  # an unbatched dataset: one image
-            images = images[None]
-            if y_true is not None:
-                y_true = {key: value[None] for key, value in y_true.items()}
+        images, y_true = batch_of(element, caller)
         y_pred = None if detector is None else detector.predict(images)
         batch = batch_examples(images, y_true, y_pred, value_range, caller, start=seen)
         if limit is not None:
