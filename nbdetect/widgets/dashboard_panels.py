@@ -124,7 +124,9 @@ def summary_html(dashboard) -> str:
 def selection_html(dashboard) -> str:
     """The gallery's caption: what is selected, and how many images."""
     chosen = dashboard.current()
-    text = f"Gallery: {chosen.title} — {len(chosen.image_ids)} images"
+    text = f"Gallery: {chosen.title}"
+    if dashboard.selection[0] != "all":  # "all 96 images" counts itself
+        text += f" — {len(chosen.image_ids)} images"
     return f"<b>{html.escape(text)}</b>"
 
 

@@ -237,7 +237,13 @@ class EvaluationDashboard(DetectionWidget):
         parts += [
             f"IoU {self.iou_threshold:.2f}",
             f"confidence >= {self.confidence_threshold:.2f}",
-            f"{chosen.title}: {len(chosen.image_ids)} images, "
+            # "all 96 images" counts itself; other selections say how many images hold them.
+            (
+                chosen.title
+                if self.selection[0] == "all"
+                else f"{chosen.title}: {len(chosen.image_ids)} images"
+            )
+            + ", "
             + ("most disagreement first" if chosen.compare else SORTS[self.sort]),
             f"page {self.page + 1} of {self.num_pages}",
         ]
