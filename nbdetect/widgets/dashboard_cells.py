@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from nbdetect.analysis.selection import RowsByImage
 from nbdetect.widgets import scene
 from nbdetect.widgets.scene import BoxSet, BoxStyle, Cell
 from nbdetect.widgets.thumbnails import ThumbnailStore
@@ -126,21 +127,25 @@ def comparison_cells(
     names = list(evaluations)
     styles = model_styles(names)
     first = evaluations[names[0]]
-    truth_index = _rows_by_image(first.ground_truth.image_ids, first.num_images)
+    # The evaluations' cached sorts by image: nothing is sorted again on a redraw.
+    every = np.arange(first.num_images)
+    truth_index = RowsByImage(
+        every, first.truth_by_image, first.ground_truth.image_ids[first.truth_by_image]
+    )
     detection_index = {
-        name: _rows_by_image(e.detections.image_ids, e.num_images)
+        name: RowsByImage(every, e.detection_by_image, e.detections.image_ids[e.detection_by_image])
         for name, e in evaluations.items()
     }
     cells = []
     for image in image_ids:
         image = int(image)
         scale = thumbnails.scale(image)
-        t_rows = truth_index(image)
+        t_rows = truth_index[image]
         if class_id is not None:
             t_rows = t_rows[first.ground_truth.classes[t_rows] == class_id]
         box_sets = [_box_set(scene.TRUTH, first.ground_truth, t_rows, scale, scores=False)]
         for name, evaluation in evaluations.items():
-            d_rows = detection_index[name](image)
+            d_rows = detection_index[name][image]
             keep = evaluation.detections.scores[d_rows] >= confidence_threshold
             if class_id is not None:
                 keep &= evaluation.detections.classes[d_rows] == class_id
@@ -155,14 +160,3 @@ def comparison_cells(
 def _drawn(box_sets: list[BoxSet]) -> list[BoxSet]:
     """The box sets that have boxes (the legend names only what is drawn)."""
     return [box_set for box_set in box_sets if len(box_set)]
-
-
-def _rows_by_image(image_ids: np.ndarray, num_images: int):
-    """A function giving the rows of one image, from one sort of the image ids."""
-    order = np.argsort(image_ids, kind="stable")
-    bounds = np.searchsorted(image_ids[order], np.arange(num_images + 1))
-
-    def rows(image: int) -> np.ndarray:
-        return order[bounds[image] : bounds[image + 1]]
-
-    return rows

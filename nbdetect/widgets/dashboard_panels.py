@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from nbdetect.analysis.class_rows import sort_rows
 from nbdetect.visualization import labels
 from nbdetect.visualization.tables import Table
 from nbdetect.widgets.matrix_picture import MatrixPicture
@@ -23,7 +24,7 @@ STYLE = (
 )
 
 # Column key -> header, in the order shown. AP-like columns sort worst (lowest) first,
-# counts most first, names alphabetically.
+# counts most first, names alphabetically (`nbdetect.analysis.sort_rows`: n/a last).
 TABLE_COLUMNS = {
     "name": "class",
     "ap": "AP",
@@ -69,18 +70,10 @@ def _pre(text: str) -> str:
     return f"<pre>{html.escape(text)}</pre>"
 
 
-def sorted_rows(rows: list, key: str) -> list:
-    """Class rows sorted by `key`: AP-like worst first, counts most first, names A-Z."""
-    if key == "name":
-        return sorted(rows, key=lambda row: str(row.name))
-    if key in _ASCENDING:
-        return sorted(rows, key=lambda row: (float(getattr(row, key)), row.class_id))
-    return sorted(rows, key=lambda row: (-float(getattr(row, key)), row.class_id))
-
-
 def _class_rows(dashboard) -> tuple[list, list[dict]]:
     rows = dashboard.evaluation.class_table(dashboard.iou_threshold, dashboard.confidence_threshold)
-    rows = sorted_rows(rows, dashboard.table_sort)
+    key = dashboard.table_sort
+    rows = sort_rows(rows, key, descending=key not in _ASCENDING)
     return rows, [{TABLE_COLUMNS[k]: getattr(row, k) for k in TABLE_COLUMNS} for row in rows]
 
 
