@@ -16,7 +16,7 @@ Not run unless named with `--only`: `input_checks` (it compares this checkout wi
 commit from before issue 13's input checks, so its ratio now also holds every later
 change; run it when changing the checks).
 
-Run (about 40 minutes on a quiet 2-core CPU, 16 of them convergence's two trainings;
+Run (about 45 minutes on a quiet 2-core CPU, 16 of them convergence's two trainings;
 `--quick`, each script's smallest flags, checks that they work in about 15 minutes, most
 of it tracing ResNet50 RetinaNets: not for quoting):
     python benchmarks/run_all.py

@@ -8,7 +8,9 @@ optimizer `SGD(0.005, momentum=0.9, global_clipnorm=10.0)`, focal + smooth L1 lo
 `RetinaNetObjectDetector` is built as its COCO presets configure it (ResNet50
 `ResNetBackbone`, `RetinaNetBackbone(min_level=3, max_level=7, use_p5=False)`, 4 head
 convolutions, as nbdetect's), without a preprocessor; KerasCV 0.9's `RetinaNet` as in
-`benchmarks/retinanet.py` (3 head convolutions). The whole backbone trains in all three.
+`benchmarks/retinanet.py` (3 head convolutions). nbdetect is measured twice: with 4 head
+convolutions (KerasHub's architecture, its default) and with 3 (KerasCV 0.9's), so that
+each peer is compared with the same network. The whole backbone trains in all.
 
 Each piece runs in its own `tf.function` (autograph off) and its time is the median of
 `--repeats` calls after one warm-up call, so tracing is not counted:
@@ -38,9 +40,12 @@ Each piece runs in its own `tf.function` (autograph off) and its time is the med
   `on_train_batch_begin` to `on_train_batch_end`: Keras' traced `train_step` with its
   data fetch, what every step of a long `fit` costs;
 - fit call cost beyond its steps: that `fit` call's time minus the sum of its steps: the
-  data adapter, the callbacks, and the iterator's teardown (TensorFlow's tf.data
-  iterator, whose autotuning thread can keep its deletion waiting up to ~2 s of idle
-  wall time), paid once per `fit` call (and epoch), not per step;
+  data adapter, the callbacks, and the iterator's teardown, paid once per `fit` call,
+  not per step. The teardown is most of it and varies from 0 to ~13 s of idle wall time
+  (a few tenths of a CPU second) in all three libraries alike: Keras stops the array
+  adapter's tf.data iterator before its end, and deleting it waits in TensorFlow's
+  `RootDataset::Iterator` destructor for the iterator's autotuning thread to wake
+  (py-spy's native stack of the waiting main thread, TensorFlow 2.21);
 - overhead: a full step minus forward + backward: what a step costs beyond the network;
 - first fit call: the first `fit` call on a fresh model, tracing included (once, not a
   median): the wait before training starts.
@@ -54,7 +59,8 @@ Wall seconds are the first table; CPU seconds (all threads of the process) the s
 because on a shared 2-core machine the wall time of the same call varies with other load.
 Each model is measured on its own, one piece after another (alternating models evicts
 oneDNN's cached kernels). Ratios: full step / own forward + backward (the target for
-nbdetect: at most 1.2x) and nbdetect's full step / the best peer's (target: at most 1.0x).
+nbdetect: at most 1.2x), nbdetect's full step / the peer's with the same architecture
+(target: at most 1.0x), and nbdetect's default / the fastest peer's, whatever its network.
 
 Traces: before the model's first step, `model.train_step` is replaced by a wrapper that
 counts how often its Python body runs, which is how often Keras traces it; `fit` is then
@@ -96,6 +102,10 @@ from machine import cpu_model, usable_cores  # noqa: E402
 from retinanet import NUM_CLASSES, batch, keras_cv_model, nbdetect_model, optimizer  # noqa: E402
 
 OWN = "nbdetect"
+OWN_3 = "nbdetect (3 head convs)"
+OURS = (OWN, OWN_3)
+# Each peer and the nbdetect model with its architecture (head convolutions).
+SAME_ARCHITECTURE = {"KerasHub 0.32": OWN, "KerasCV 0.9": OWN_3}
 FIT_ONE = "full step: fit, 1 step"
 FIT_STEP = "full step: inside fit"
 FIT_CALL_COST = "fit call cost beyond its steps"
@@ -422,13 +432,16 @@ def print_report(results: dict, args, load_before: float) -> None:
     if args.repeats < 3:
         print(f"({args.repeats} timed call(s) per piece: a smoke test, not figures to quote)")
     width = max(len(row) for row in ROWS)
+    columns = [max(13, len(n)) for n in names]
     for index, unit in ((0, "wall seconds"), (1, "CPU seconds (all threads)")):
         print(f"\n{unit}")
-        print(f"| {'piece':<{width}} | " + " | ".join(f"{n:>13}" for n in names) + " |")
-        print(f"|{'-' * (width + 2)}|" + "|".join("-" * 15 for _ in names) + "|")
+        header = " | ".join(f"{n:>{w}}" for n, w in zip(names, columns))
+        print(f"| {'piece':<{width}} | {header} |")
+        print(f"|{'-' * (width + 2)}|" + "|".join("-" * (w + 2) for w in columns) + "|")
         for row in ROWS:
             cells = [cell(rows[n].get(row), index) for n in names]
-            print(f"| {row:<{width}} | " + " | ".join(f"{c:>13}" for c in cells) + " |")
+            line = " | ".join(f"{c:>{w}}" for c, w in zip(cells, columns))
+            print(f"| {row:<{width}} | {line} |")
 
     print("\nratios: wall (CPU)")
     for full in (FIT_ONE, FIT_STEP):
@@ -440,15 +453,20 @@ def print_report(results: dict, args, load_before: float) -> None:
         peers = {
             n: rows[n][full]
             for n in names
-            if n != OWN and isinstance(rows[n].get(full), tuple) and rows[n][full][0] > 0
+            if n not in OURS and isinstance(rows[n].get(full), tuple) and rows[n][full][0] > 0
         }
+        for peer, own in SAME_ARCHITECTURE.items():
+            ours = rows.get(own, {}).get(full)
+            if peer in peers and isinstance(ours, tuple):
+                target = "   target <= 1.0x" if full == FIT_STEP else ""
+                print(
+                    f"  same architecture: {own} / {peer}, {full} = "
+                    f"{ratio(ours, peers[peer])}{target}"
+                )
         ours = rows[OWN].get(full)
         if peers and isinstance(ours, tuple):
             best = min(peers, key=lambda n: peers[n][0])
-            print(
-                f"  nbdetect / best peer ({best}), {full} = {ratio(ours, peers[best])}"
-                + ("   target <= 1.0x" if full == FIT_STEP else "")
-            )
+            print(f"  nbdetect / fastest peer ({best}), {full} = {ratio(ours, peers[best])}")
 
     for piece in (PREDICT, PREDICT_STEP):
         ours, hub = rows[OWN].get(piece), rows.get("KerasHub 0.32", {}).get(piece)
@@ -494,16 +512,18 @@ def main() -> None:
     parser.add_argument(
         "--models",
         nargs="+",
-        choices=("nbdetect", "kerashub", "kerascv"),
-        default=("nbdetect", "kerashub", "kerascv"),
-        help="which models to measure (nbdetect is always measured)",
+        choices=("nbdetect", "nbdetect3", "kerashub", "kerascv"),
+        default=("nbdetect", "nbdetect3", "kerashub", "kerascv"),
+        help="which models to measure (nbdetect, with 4 head convolutions, always is; "
+        "nbdetect3 is nbdetect with KerasCV's 3)",
     )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     keras.utils.set_random_seed(0)
 
     models = {
-        "nbdetect": ("nbdetect", lambda: nbdetect_model(4, frozen=False), nbdetect_encode),
+        OWN: ("nbdetect", lambda: nbdetect_model(4, frozen=False), nbdetect_encode),
+        OWN_3: ("nbdetect3", lambda: nbdetect_model(3, frozen=False), nbdetect_encode),
         "KerasHub 0.32": ("kerashub", keras_hub_model, keras_hub_encode),
         "KerasCV 0.9": ("kerascv", keras_cv_model, keras_cv_encode),
     }
@@ -515,7 +535,7 @@ def main() -> None:
         try:
             results[name] = run_model(name, build, encode, args)
         except Exception as error:  # noqa: BLE001 - a peer that fails is a result too
-            if name == OWN:
+            if name in OURS:
                 raise
             message = f"{type(error).__name__}: {error}".splitlines()[0][:200]
             results[name] = {"times": {}, "traces": {}, "retraced": [], "error": message}
