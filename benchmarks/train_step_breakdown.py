@@ -44,7 +44,7 @@ Each piece runs in its own `tf.function` (autograph off) and its time is the med
   data fetch, what every step of a long `fit` costs;
 - fit call cost beyond its steps: that `fit` call's time minus the sum of its steps: the
   data adapter, the callbacks, and the iterator's teardown, paid once per `fit` call,
-  not per step. The teardown is most of it and varies from 0 to ~15 s of idle wall time
+  not per step. The teardown is most of it and varies from 0 to ~40 s of idle wall time
   (a few tenths of a CPU second) in all three libraries alike: Keras stops the array
   adapter's tf.data iterator before its end, and deleting it waits in TensorFlow's
   `RootDataset::Iterator` destructor for the iterator's autotuning thread to wake
