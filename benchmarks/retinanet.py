@@ -12,7 +12,13 @@ Timed, each the median of `--repeats` runs after one warm-up run (tracing exclud
   Keras' `predict` machinery (data adapter, iterator: ~0.4 s here);
 - decode: `model.decode_predictions(raw_outputs, images)` alone, in a `tf.function`, on
   the forward pass's outputs (boxes from anchors and offsets, then the decoder);
-- train step: one `model.fit(images, targets)` step (8 boxes per image).
+- train step: a step inside one `model.fit` call over `--repeats` + 1 copies of the batch
+  (8 boxes per image), the median of its steps after the first, each timed by a callback
+  from `on_train_batch_begin` to `on_train_batch_end` (`fit_timing.py`): Keras' traced
+  `train_step` with its data fetch, what every step of a long `fit` costs. Not a one-step
+  `fit` call: that also pays the call's setup and its tf.data iterator's teardown, which
+  waits 0 to ~40 s for an autotuning thread on TensorFlow 2.21 in every library alike
+  (`benchmarks/train_step_breakdown.py` times both).
 
 nbdetect's train step is measured twice: with the whole backbone training (what a random
 ResNet50 gets by default) and with the fine-tuning defaults of a pretrained backbone
@@ -37,12 +43,14 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# Run from a checkout without installing nbdetect.
+# Run from a checkout without installing nbdetect; `fit_timing` is a sibling module.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from fit_timing import fit_call, fit_steps  # noqa: E402
 
 NUM_CLASSES = 20
 BOXES_PER_IMAGE = 8
@@ -93,40 +101,38 @@ def keras_cv_model() -> keras.Model:
     return model
 
 
-def tasks(model, images, targets, inference=True) -> dict:
-    """The timed calls of one model, by name."""
+def tasks(model, images) -> dict:
+    """The timed inference calls of one model, by name."""
     result = {}
-    if inference:
 
-        @tf.function(autograph=False)
-        def forward(x):
-            return model(x, training=False)
+    @tf.function(autograph=False)
+    def forward(x):
+        return model(x, training=False)
 
-        @tf.function(autograph=False)
-        def decode(raw):
-            return model.decode_predictions(raw, images)
+    @tf.function(autograph=False)
+    def decode(raw):
+        return model.decode_predictions(raw, images)
 
-        raw = forward(images)
-        result["forward"] = lambda: forward(images)
-        result["predict"] = lambda: model.predict(images, verbose=0)
-        result["decode"] = lambda: decode(raw)
-    # fit() rather than train_on_batch(): KerasCV 0.9's train_step cannot unpack the
-    # (x, y, sample_weight) that Keras 3's train_on_batch passes.
-    result["train"] = lambda: model.fit(
-        images, targets, batch_size=len(images), shuffle=False, verbose=0
-    )
+    raw = forward(images)
+    result["forward"] = lambda: forward(images)
+    result["predict"] = lambda: model.predict(images, verbose=0)
+    result["decode"] = lambda: decode(raw)
     return result
 
 
-def measure(calls: dict, repeats: int) -> dict:
-    """Median wall and CPU seconds of each call, after one warm-up call (tracing etc.).
+def measure(model, calls: dict, images, targets, repeats: int) -> dict:
+    """Median wall and CPU seconds of each call after one warm-up call, and of a train step.
 
     CPU seconds (all threads of this process) measure the work itself: on a shared
     2-core machine the wall time of the same step varies by a third with other load.
     Each model is measured on its own, not in turns with the others: alternating models
     evicts oneDNN's cached kernels.
     """
-    result = {}
+    # fit() rather than train_on_batch(): KerasCV 0.9's train_step cannot unpack the
+    # (x, y, sample_weight) that Keras 3's train_on_batch passes. The warm-up call traces
+    # the train function.
+    fit_call(model, images, targets, 1)()
+    result = dict(zip(("train", "train cpu"), fit_steps(model, images, targets, repeats)))
     for task, call in calls.items():
         call()
         wall, cpu = [], []
@@ -160,7 +166,8 @@ def main() -> None:
     for name, (build, inference) in models.items():
         print(f"measuring {name} ...", flush=True)
         model = build()
-        rows[name] = measure(tasks(model, images, targets, inference), args.repeats)
+        calls = tasks(model, images) if inference else {}
+        rows[name] = measure(model, calls, images, targets, args.repeats)
         del model
     rows[label + ", frozen"] = {**rows[label], **rows[label + ", frozen"]}
 
@@ -191,8 +198,9 @@ def main() -> None:
         )
     print(
         "\ndecode %: decode time as a share of the forward pass. 'predict vs KerasCV': how "
-        "many times faster (higher is better); 'train vs KerasCV': step time ratio (lower is "
-        "better)."
+        "many times faster (higher is better); train s: a step inside one fit() call "
+        "(median of its steps after the first); 'train vs KerasCV': step time ratio (lower "
+        "is better)."
     )
 
 

@@ -101,6 +101,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from adapter import keras_hub_retinanet_backbone  # noqa: E402
+from fit_timing import StepTimer, fit_call, median_step  # noqa: E402
 from machine import cpu_model, usable_cores  # noqa: E402
 from retinanet import NUM_CLASSES, batch, keras_cv_model, nbdetect_model, optimizer  # noqa: E402
 
@@ -271,15 +272,6 @@ def pieces(model: keras.Model, encode: Callable, images, targets) -> tuple[dict,
     return calls, functions
 
 
-def fit_call(model: keras.Model, images, targets, steps: int, callbacks=None) -> Callable:
-    """One `fit` call of `steps` steps, each on the same batch (so no new trace)."""
-    x = np.concatenate([images] * steps)
-    y = {key: np.concatenate([value] * steps) for key, value in targets.items()}
-    return lambda: model.fit(
-        x, y, batch_size=len(images), shuffle=False, verbose=0, callbacks=callbacks
-    )
-
-
 def count_traces(model: keras.Model) -> Callable[[], int]:
     """Wrap `model.train_step` so that each trace is counted; returns the counter."""
     count = [0]
@@ -338,24 +330,6 @@ def measure(calls: dict, repeats: int) -> dict:
     return result
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Wall and CPU seconds of each training or prediction batch, from its begin to its end."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.steps: list[tuple[float, float]] = []
-
-    def _begin(self, batch, logs=None) -> None:
-        self._start = (time.perf_counter(), time.process_time())
-
-    def _end(self, batch, logs=None) -> None:
-        wall, cpu = self._start
-        self.steps.append((time.perf_counter() - wall, time.process_time() - cpu))
-
-    on_train_batch_begin = on_predict_batch_begin = _begin
-    on_train_batch_end = on_predict_batch_end = _end
-
-
 def measure_fit(model: keras.Model, images, targets, repeats: int) -> dict:
     """A one-step `fit` call; a step inside `fit`; a `fit` call's cost beyond its steps.
 
@@ -375,7 +349,7 @@ def measure_fit(model: keras.Model, images, targets, repeats: int) -> dict:
     median = statistics.median
     return {
         FIT_ONE: tuple(median(t[i] for t in ones) for i in (0, 1)),
-        FIT_STEP: tuple(median(t[i] for t in steps[1:]) for i in (0, 1)),
+        FIT_STEP: median_step(steps),
         FIT_CALL_COST: tuple(call[i] - sum(t[i] for t in steps) for i in (0, 1)),
     }
 
@@ -385,8 +359,7 @@ def measure_predict_steps(model: keras.Model, images, repeats: int) -> dict:
     timer = StepTimer()
     x = np.concatenate([images] * (repeats + 1))
     model.predict(x, batch_size=len(images), verbose=0, callbacks=[timer])
-    steps = timer.steps[1:]
-    return {PREDICT_STEP: tuple(statistics.median(t[i] for t in steps) for i in (0, 1))}
+    return {PREDICT_STEP: median_step(timer.steps)}
 
 
 def timed(call: Callable) -> tuple[float, float]:
