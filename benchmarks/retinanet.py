@@ -28,7 +28,7 @@ fetches its config from Kaggle, so it is built from the same configuration direc
 (`ResNetBackbone` with ResNet50's stacks). nbdetect's heads have 4 convolutions (the paper);
 KerasCV 0.9's have 3 (`--head-convs 3` measures nbdetect with 3 as well).
 
-Run (about 8 minutes on 2 cores):
+Run (about 6 minutes on a quiet 2-core CPU):
     python benchmarks/retinanet.py [--repeats 3] [--size 512] [--batch 4]
 """
 
