@@ -330,19 +330,28 @@ def output_with(page, text: str, button: str | None = None):
 
 
 def hover_details(page, output) -> str:
-    """Move the mouse over `output`'s canvas until a box's details show; the line."""
+    """Move the mouse over `output`'s canvas until a box's details show; the line.
+
+    Each mouse move is a round trip through the kernel (ipycanvas sends the event, the
+    widget's Python answers with the details), so a sweep that finds nothing is repeated
+    once with the mouse resting longer at each point, as a person's would: a kernel slowed
+    by other work on a shared CI machine is not a broken hover, a second silent sweep is.
+    """
     # The grid's canvas (a dashboard also has its confusion matrix's, maybe hidden).
     grid = output.query_selector(
         "canvas[class*='nbdetect-cells-'], [class*='nbdetect-cells-'] canvas"
     )
     canvas = (grid or output.query_selector("canvas")).bounding_box()
-    for fy in [i / 12 for i in range(1, 12)]:
-        for fx in [i / 16 for i in range(1, 16)]:
-            page.mouse.move(canvas["x"] + fx * canvas["width"], canvas["y"] + fy * canvas["height"])
-            time.sleep(0.05)
-            lines = [line for line in output.inner_text().splitlines() if "xyxy [" in line]
-            if lines:
-                return lines[0]
+    for rest in (0.05, 0.4):
+        for fy in [i / 12 for i in range(1, 12)]:
+            for fx in [i / 16 for i in range(1, 16)]:
+                x = canvas["x"] + fx * canvas["width"]
+                page.mouse.move(x, canvas["y"] + fy * canvas["height"])
+                time.sleep(rest)
+                lines = [line for line in output.inner_text().splitlines() if "xyxy [" in line]
+                if lines:
+                    return lines[0]
+        print(f"  no hover details after a sweep resting {rest} s at each point", flush=True)
     return ""
 
 
