@@ -11,8 +11,10 @@ convolutions, as nbdetect's), without a preprocessor; KerasCV 0.9's `RetinaNet` 
 `benchmarks/retinanet.py` (3 head convolutions). nbdetect is measured twice: as
 `benchmarks/retinanet.py` builds it (its default, `keras.applications`' ResNet50, 4 head
 convolutions, as KerasHub's), and with KerasCV 0.9's network exactly
-(`Backbone("kerascv_resnet50")`: no convolution biases, `Rescaling(1/255)`; P6 from C5;
-3 head convolutions), so that the step is also compared on one network. The whole
+(`convert.keras_cv.network`, what a converted KerasCV checkpoint gets:
+`Backbone("kerascv_resnet50")`, no convolution biases, `Rescaling(1/255)`; P6 from C5;
+3 head convolutions; anchors clipped and class-agnostic NMS, as KerasCV's), so that the
+step is also compared on one network. The whole
 backbone trains in all.
 
 Each piece runs in its own `tf.function` (autograph off) and its time is the median of
@@ -143,25 +145,10 @@ ROWS = (
 def nbdetect_keras_cv_network() -> keras.Model:
     """nbdetect's RetinaNet with KerasCV 0.9's network: its ResNet50, pyramid and heads."""
     from nbdetect.models import RetinaNet
-    from nbdetect.models.retinanet import FeaturePyramid, PredictionHead
-    from nbdetect.models.retinanet.backbones import Backbone
-    from nbdetect.models.retinanet.prediction_head import classification_bias
+    from nbdetect.models.retinanet.convert import keras_cv
 
-    anchors = 9
-    model = RetinaNet(
-        Backbone(
-            "kerascv_resnet50", preprocessing="rescale", trainable_stages=5, freeze_batchnorm=False
-        ),
-        NUM_CLASSES,
-        "xywh",
-        feature_pyramid=FeaturePyramid(256, p6_input="C5"),
-        classification_head=PredictionHead(
-            anchors * NUM_CLASSES,
-            bias_initializer=classification_bias(),
-            num_conv_layers=3,
-            name="classification_head",
-        ),
-        box_head=PredictionHead(anchors * 4, num_conv_layers=3, name="box_head"),
+    model = keras_cv.network(
+        RetinaNet, NUM_CLASSES, "xywh", trainable_backbone_stages=5, freeze_backbone_batchnorm=False
     )
     model.compile(classification_loss="focal", box_loss="smoothl1", optimizer=optimizer())
     return model

@@ -35,7 +35,7 @@ from nbdetect.models.retinanet.convert.weights_file import (
     layer_variables,
 )
 from nbdetect.models.retinanet.feature_pyramid import FeaturePyramid
-from nbdetect.models.retinanet.prediction_head import PredictionHead
+from nbdetect.models.retinanet.prediction_head import PredictionHead, classification_bias
 
 # retinanet_resnet50_pascalvoc, assumed for a bare weights file.
 DEFAULTS = {
@@ -93,6 +93,37 @@ def from_weights_file(
     """Convert a bare KerasCV RetinaNet `.weights.h5` (retinanet_resnet50_pascalvoc's)."""
     settings = {**DEFAULTS, "num_classes": num_classes or DEFAULTS["num_classes"]}
     return _convert(cls, path, path, settings, num_classes, bounding_box_format, options)
+
+
+def network(
+    cls: type, num_classes: int, bounding_box_format: str = "xywh", **options: Any
+) -> keras.Model:
+    """KerasCV 0.9's RetinaNet network as an nbdetect `cls`, with random weights.
+
+    The architecture a converted `retinanet_resnet50_pascalvoc` gets (KerasCV's ResNet50
+    with `x / 255`, P6 from C5, 3-convolution heads, anchors clipped to the image,
+    class-agnostic NMS), untrained: to train it from scratch, or to compare nbdetect
+    with KerasCV on one network.
+
+    Args:
+        cls: the RetinaNet class to build.
+        num_classes: the classes of the classification head.
+        bounding_box_format: the boxes' format.
+        **options: `from_preset` options (`trainable_backbone_stages`,
+            `freeze_backbone_batchnorm`, `prediction_decoder`, ...).
+
+    Returns:
+        The uncompiled model; 35,596,952 parameters for 20 classes, as KerasCV's.
+
+    Example:
+        >>> from nbdetect.models import RetinaNet
+        >>> from nbdetect.models.retinanet.convert import keras_cv
+        >>> model = keras_cv.network(RetinaNet, 20, trainable_backbone_stages=5)
+        >>> model.classification_head.num_conv_layers
+        3
+    """
+    settings = {**DEFAULTS, "num_classes": num_classes}
+    return _build(cls, settings, num_classes, bounding_box_format, options)
 
 
 def _settings(config: dict, folder: str) -> dict:
@@ -184,6 +215,8 @@ def _build(cls, settings, num_classes, bounding_box_format, options):
         heads=(
             PredictionHead(
                 anchors * num_classes,
+                # KerasCV's prior; a conversion overwrites it with the trained bias.
+                bias_initializer=classification_bias(),
                 num_conv_layers=layers,
                 name="classification_head",
             ),
